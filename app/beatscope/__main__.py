@@ -1,0 +1,3 @@
+from beatscope.cli.main import main
+
+raise SystemExit(main())
