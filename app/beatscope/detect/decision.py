@@ -1,0 +1,121 @@
+"""Deciding which QRS-feature peaks are beats.
+
+Hamilton & Tompkins (1986): each local maximum of the feature is compared with a
+threshold between the medians of the last eight QRS peaks and the last eight
+noise peaks. Two whole-record passes follow, which an offline reviewer can
+afford: a search-back in RR gaps far longer than usual, and the removal of small
+peaks that split a regular RR interval (noise rather than ectopy).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import signal
+
+from beatscope.detect.config import DetectorConfig
+from beatscope.detect.filters import running_median
+
+
+def decide(feat: np.ndarray, fs: float, config: DetectorConfig) -> np.ndarray:
+    refractory = max(1, int(config.refractory_s * fs))
+    cand, props = signal.find_peaks(feat, distance=refractory, height=config.floor)
+    amp = props["peak_heights"]
+    t_window = int(config.t_wave_window_s * fs)
+    accepted = np.zeros(len(cand), dtype=bool)
+    thresholds = np.empty(len(cand))
+    # Hamilton & Tompkins: the threshold sits between the medians of the last
+    # eight QRS peaks and the last eight noise peaks.
+    first = amp[cand < 8 * fs] if np.any(cand < 8 * fs) else amp
+    qrs_hist = np.full(8, max(float(np.percentile(first, 90)), config.threshold))
+    # Noise starts at the typical level between beats, not at a candidate-peak
+    # percentile: in a bigeminal rhythm every candidate is a beat.
+    noise_hist = np.full(8, float(np.median(feat[: int(8 * fs)])))
+    qi = ni = 0
+    last = -1
+    for i in range(len(cand)):
+        q_med = float(np.median(qrs_hist))
+        n_med = float(np.median(noise_hist))
+        thr = max(n_med + config.threshold_fraction * (q_med - n_med), config.threshold)
+        thresholds[i] = thr
+        is_qrs = amp[i] >= thr
+        if (is_qrs and last >= 0 and cand[i] - cand[last] < t_window
+                and amp[i] < config.t_wave_ratio * amp[last]):
+            is_qrs = False
+        if is_qrs:
+            accepted[i] = True
+            last = i
+            qrs_hist[qi % 8] = amp[i]
+            qi += 1
+        else:
+            noise_hist[ni % 8] = amp[i]
+            ni += 1
+    accepted = _search_back(cand, amp, thresholds, accepted, fs, config)
+    accepted = _reject_interposed(cand, amp, accepted, config)
+    return cand[accepted].astype(np.int64)
+
+
+def _reject_interposed(cand, amp, accepted, config):
+    """Drop small peaks that split an otherwise regular RR interval.
+
+    A noise spike between two beats leaves the surrounding rhythm intact: the
+    intervals on either side add up to about one normal RR. Ectopic beats are
+    followed by a pause, or are as large as their neighbours (interpolated PVCs).
+    """
+    accepted = accepted.copy()
+    for _ in range(2):  # a second pass sees the rhythm without the first pass's noise
+        idx = np.flatnonzero(accepted)
+        if len(idx) < 5:
+            return accepted
+        pos = cand[idx].astype(np.float64)
+        a = amp[idx]
+        # The expected RR comes from the confident (full-size) beats only, so a
+        # burst of noise peaks cannot shorten it and so excuse itself.
+        level = running_median(a[:, None], 9)[:, 0]
+        confident = a >= config.interposed_amp_ratio * level
+        if confident.sum() < 3:
+            return accepted
+        cpos = pos[confident]
+        crr = running_median(np.diff(cpos)[:, None], 9)[:, 0]
+        centres = 0.5 * (cpos[1:] + cpos[:-1])
+        ref_rr = np.interp(pos, centres, crr)
+        # Only where the confident beats keep a regular rhythm: in atrial
+        # fibrillation a small early beat is as likely a beat as noise.
+        dev = np.abs(np.diff(cpos)[:, None] - crr[:, None])
+        irregularity = np.interp(pos, centres, running_median(dev, 9)[:, 0] / crr)
+        span = pos[2:] - pos[:-2]  # RR before + RR after each inner beat
+        neighbours = 0.5 * (a[:-2] + a[2:])
+        bad = ((span < config.interposed_rr_ratio * ref_rr[1:-1])
+               & (irregularity[1:-1] < config.interposed_max_irregularity)
+               & (a[1:-1] < config.interposed_amp_ratio * neighbours))
+        if not bad.any():
+            break
+        accepted[idx[1:-1][bad]] = False
+    return accepted
+
+
+def _search_back(cand, amp, thresholds, accepted, fs, config):
+    """Accept the strongest rejected peak inside RR gaps far longer than usual."""
+    t_window = int(config.t_wave_window_s * fs)
+    for _ in range(3):
+        idx = np.flatnonzero(accepted)
+        if len(idx) < 3:
+            return accepted
+        rr = np.diff(cand[idx])
+        local = running_median(rr[:, None].astype(np.float64), 9)[:, 0]
+        gaps = np.flatnonzero(rr > config.searchback_rr_factor * local)
+        changed = False
+        for g in gaps:
+            a, b = idx[g], idx[g + 1]
+            inner = np.arange(a + 1, b)
+            if len(inner) == 0:
+                continue
+            ok = ((cand[inner] - cand[a] > t_window) & (cand[b] - cand[inner] > 0.5 * t_window)
+                  & (amp[inner] >= config.searchback_ratio * thresholds[inner])
+                  & (amp[inner] >= config.searchback_ratio * 0.8 * min(amp[a], amp[b])))
+            if ok.any():
+                best = inner[ok][np.argmax(amp[inner[ok]])]
+                accepted[best] = True
+                changed = True
+        if not changed:
+            break
+    return accepted

@@ -1,0 +1,101 @@
+"""The reader registry: which reader handles a path, judged from its suffix and content.
+
+A WFDB record can be named by its ``.hea``, by any of its sibling files (``.dat``,
+``.atr``) or by its record name without extension. EDF/BDF and MATLAB files are also
+recognised by their leading bytes, so a mis-named file still reaches the right reader
+(and a ``.edf`` that is not one is rejected up front).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from beatscope.errors import RecordError
+from beatscope.io.csv_reader import read_csv
+from beatscope.io.edf_reader import read_edf
+from beatscope.io.mat_reader import read_mat
+from beatscope.io.record import Record
+from beatscope.io.wfdb_reader import read_wfdb
+
+EDF_MAGIC = b"0       "
+BDF_MAGIC = b"\xffBIOSEMI"
+MAT5_MAGIC = b"MATLAB 5.0 MAT-file"
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+
+ReadFunction = Callable[[Path, "float | None"], Record]
+
+
+@dataclass(frozen=True)
+class Reader:
+    """One record format: its name (used in messages), suffixes and read function."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    read: ReadFunction
+
+
+WFDB = Reader("WFDB record", (".hea",), read_wfdb)
+MAT = Reader("MATLAB .mat record", (".mat",), read_mat)
+EDF = Reader("EDF/BDF file", (".edf", ".bdf", ".rec"), read_edf)
+CSV = Reader("CSV file", (".csv", ".tsv", ".txt"), read_csv)
+
+READERS: tuple[Reader, ...] = (WFDB, MAT, EDF, CSV)
+
+# Files that belong to a WFDB record and stand for it when its header is next to them.
+WFDB_SIDE_SUFFIXES = frozenset({".dat", ".atr", ".qrs", ".ecg", ".ari"})
+# Suffixes a directory listing picks up as records (WFDB via .hea only).
+RECORD_SUFFIXES = frozenset({".hea", ".mat", ".edf", ".bdf", ".csv"})
+
+
+def _magic(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(32)
+    except OSError:
+        return b""
+
+
+def wfdb_header_for(path: Path) -> Path | None:
+    """The ``.hea`` that ``path`` stands for, if ``path`` names a WFDB record."""
+    if path.suffix.lower() == ".hea":
+        return path
+    with_hea = path.with_name(path.name + ".hea")
+    if with_hea.is_file() and not path.is_file():
+        return with_hea  # a record name without extension ("mitdb/100")
+    if path.suffix.lower() in WFDB_SIDE_SUFFIXES:
+        sibling = path.with_suffix(".hea")
+        if sibling.is_file():
+            return sibling
+    return None
+
+
+def resolve(path: Path) -> tuple[Reader, Path]:
+    """The reader for ``path`` and the file it should open; RecordError if none fits."""
+    hea = wfdb_header_for(path)
+    if hea is not None:
+        return WFDB, hea
+    if path.is_dir():
+        raise RecordError(f"{path}: is a directory, not a record")
+    if not path.exists():
+        raise RecordError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix == ".dat":
+        raise RecordError(f"{path}: WFDB signal file without its header "
+                          f"{path.with_suffix('.hea').name}")
+    magic = _magic(path)
+    if magic.startswith(EDF_MAGIC) or magic.startswith(BDF_MAGIC):
+        return EDF, path
+    if magic.startswith(MAT5_MAGIC) or (suffix == ".mat" and magic.startswith(HDF5_MAGIC)):
+        return MAT, path
+    for reader in READERS:
+        if suffix in reader.suffixes:
+            if reader is EDF and magic:
+                raise RecordError(f"{path}: not an EDF/BDF file (its header does not start "
+                                  "like one)")
+            return reader, path
+    if magic and b"\x00" not in magic:
+        return CSV, path  # unknown suffix but text: try it as delimited values
+    raise RecordError(f"{path}: unrecognised record format (expected WFDB .hea/.dat, "
+                      ".mat, .edf/.bdf or .csv)")
