@@ -51,6 +51,7 @@ def decide(feat: np.ndarray, fs: float, config: DetectorConfig) -> np.ndarray:
             ni += 1
     accepted = _search_back(cand, amp, thresholds, accepted, fs, config)
     accepted = _reject_interposed(cand, amp, accepted, config)
+    accepted = _resolve_close_pairs(cand, amp, accepted, config)
     return cand[accepted].astype(np.int64)
 
 
@@ -90,6 +91,43 @@ def _reject_interposed(cand, amp, accepted, config):
         if not bad.any():
             break
         accepted[idx[1:-1][bad]] = False
+    return accepted
+
+
+def _resolve_close_pairs(cand, amp, accepted, config):
+    """Of two beats far closer than the local rhythm allows, keep the one that fits it.
+
+    Each is scored by how well it continues the rhythm from the beat before the
+    pair (one expected RR later) and by its amplitude; the worse one goes.
+    """
+    accepted = accepted.copy()
+    idx = np.flatnonzero(accepted)
+    if len(idx) < 5:
+        return accepted
+    pos = cand[idx].astype(np.float64)
+    rr = np.diff(pos)
+    local = running_median(rr[:, None], 15)[:, 0]
+    close = np.flatnonzero(rr < config.close_pair_ratio * local)
+    for g in close:
+        i, j = g, g + 1
+        if not (accepted[idx[i]] and accepted[idx[j]]) or i == 0:
+            continue
+        expected = pos[i - 1] + local[g]
+        fit_i = abs(pos[i] - expected) / local[g]
+        fit_j = abs(pos[j] - expected) / local[g]
+        a_i, a_j = amp[idx[i]], amp[idx[j]]
+        score_i = a_i / max(a_i, a_j) - fit_i
+        score_j = a_j / max(a_i, a_j) - fit_j
+        drop_j = score_j < score_i
+        # An ectopic beat is followed by a pause: if dropping one of the pair
+        # leaves a gap far longer than the rhythm, both were beats.
+        if drop_j:
+            gap = (pos[j + 1] - pos[i]) if j + 1 < len(pos) else 0.0
+        else:
+            gap = pos[j] - pos[i - 1]
+        if gap > config.close_pair_max_gap * local[g]:
+            continue
+        accepted[idx[j] if drop_j else idx[i]] = False
     return accepted
 
 

@@ -1,0 +1,28 @@
+"""Beat segmentation: R-aligned beat windows and RR-interval features.
+
+Inputs are the denoised signal at 360 Hz (``(n_samples, n_leads)``) and the R-peak
+sample indices on that grid; see :mod:`beatscope.segment.beats` for the window
+layout (R peak at index 160 of 400, zero padding, per-beat z-score).
+"""
+
+from beatscope.segment.beats import (
+    BEAT_LENGTH,
+    DEFAULT_RR_S,
+    R_INDEX,
+    beat_extents,
+    iter_segment_beats,
+    segment_beats,
+)
+from beatscope.segment.rr import LOCAL_WINDOW, RR_FEATURE_NAMES, rr_features
+
+__all__ = [
+    "BEAT_LENGTH",
+    "DEFAULT_RR_S",
+    "LOCAL_WINDOW",
+    "RR_FEATURE_NAMES",
+    "R_INDEX",
+    "beat_extents",
+    "iter_segment_beats",
+    "rr_features",
+    "segment_beats",
+]
