@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.io
 import wfdb
+
 from beatscope.errors import BeatScopeError, RecordError
 from beatscope.io import formats, load_record
 
@@ -109,7 +110,7 @@ def test_truncated_dat_reads_complete_samples(tmp_path: Path) -> None:
     rec = load_record(hea)
     assert rec.n_samples == 14400
     assert np.array_equal(rec.signals, reference()[:14400])
-    assert f"truncated: header says {N} samples, file holds 14400" in rec.comments
+    assert f"truncated: header says {N} samples, file holds 14400" in rec.notes
 
 
 def test_truncated_dat_with_almost_nothing_left_is_an_error(tmp_path: Path) -> None:
@@ -130,7 +131,7 @@ def test_truncated_dat_slow_path(tmp_path: Path) -> None:
     rec = load_record(tmp_path / "t24.hea")
     assert rec.n_samples == 3600
     assert np.array_equal(rec.signals, reference()[:3600])
-    assert any(c.startswith("truncated") for c in rec.comments)
+    assert any(c.startswith("truncated") for c in rec.notes)
 
 
 def test_header_lies_about_length(tmp_path: Path) -> None:
@@ -138,14 +139,14 @@ def test_header_lies_about_length(tmp_path: Path) -> None:
     edit_header(longer, f"longer 2 360 {N}", f"longer 2 360 {10 * N}")
     rec = load_record(longer)
     assert rec.n_samples == N and np.array_equal(rec.signals, reference())
-    assert f"truncated: header says {10 * N} samples, file holds {N}" in rec.comments
+    assert f"truncated: header says {10 * N} samples, file holds {N}" in rec.notes
 
     shorter = copy_record(tmp_path, "shorter", exts=("hea", "dat", "atr"))
     edit_header(shorter, f"shorter 2 360 {N}", "shorter 2 360 7200")
     rec = load_record(shorter)
     assert rec.n_samples == 7200 and np.array_equal(rec.signals, reference()[:7200])
     assert rec.annotations is not None and rec.annotations.sample.max() < 7200
-    assert any("annotation" in c for c in rec.comments)
+    assert any("annotation" in c for c in rec.notes)
 
 
 # --------------------------------------------------------------------------- wrong format
@@ -203,7 +204,7 @@ def test_corrupt_annotations_do_not_block_signals(tmp_path: Path) -> None:
     (tmp_path / "badatr.atr").write_bytes(b"\xff\xff\x00")
     rec = load_record(hea)
     assert rec.annotations is None
-    assert any("badatr.atr unreadable" in c for c in rec.comments)
+    assert any("badatr.atr unreadable" in c for c in rec.notes)
 
 
 # --------------------------------------------------------------------------- NaN / inf
@@ -217,7 +218,7 @@ def test_nan_samples_become_zero_and_masked(tmp_path: Path, fmt: str) -> None:
     assert rec.invalid_mask is not None and rec.invalid_mask.shape == rec.signals.shape
     assert rec.invalid_mask[100:110, 0].all() and int(rec.invalid_mask.sum()) == 10
     assert np.all(rec.signals[100:110, 0] == 0) and np.all(np.isfinite(rec.signals))
-    assert any("NaN/inf" in c for c in rec.comments)
+    assert any("NaN/inf" in c for c in rec.notes)
 
 
 def test_nan_and_inf_in_csv(tmp_path: Path) -> None:
@@ -235,7 +236,7 @@ def test_all_nan_lead_loads_when_another_lead_is_valid(tmp_path: Path) -> None:
     p[:, 1] = np.nan
     rec = load_record(write_signal(tmp_path, "deadlead", p))
     assert rec.invalid_mask is not None and rec.invalid_mask[:, 1].all()
-    assert any("V5" in c and "no valid samples" in c for c in rec.comments)
+    assert any("V5" in c and "no valid samples" in c for c in rec.notes)
 
 
 def test_all_leads_nan_is_an_error(tmp_path: Path) -> None:
@@ -288,7 +289,7 @@ def test_sampling_rate_missing_from_header(tmp_path: Path) -> None:
     hea = copy_record(tmp_path, "nofs")
     edit_header(hea, f"nofs 2 360 {N}", "nofs 2")
     rec = load_record(hea)  # the WFDB standard's default, said out loud
-    assert rec.fs == 250.0 and any("250 Hz assumed" in c for c in rec.comments)
+    assert rec.fs == 250.0 and any("250 Hz assumed" in c for c in rec.notes)
     assert load_record(hea, fs=360).fs == 360.0
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import signal
+
 from beatscope.dsp import (
     BAND_PAPER,
     DenoiseConfig,
@@ -27,7 +29,6 @@ from beatscope.dsp import (
 )
 from beatscope.dsp.chunked import chunk_plan
 from beatscope.errors import CancelledError
-from scipy import signal
 
 FS = 360.0
 

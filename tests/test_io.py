@@ -14,6 +14,7 @@ import pyedflib.highlevel as edf
 import pytest
 import scipy.io
 import wfdb
+
 from beatscope.errors import RecordError
 from beatscope.io import Record, find_records, load_record, select_model_leads, wfdb_fast
 
@@ -267,7 +268,7 @@ def test_mat_without_header_needs_fs(tmp_path: Path) -> None:
     rec = load_record(tmp_path / "A00002.mat", fs=300)
     assert rec.fs == 300.0 and rec.lead_names == ["ECG1", "ECG2"]
     np.testing.assert_array_equal(rec.signals, (d / 1000.0).astype(np.float32))
-    assert any("1000" in c and "mV" in c for c in rec.comments)
+    assert any("1000" in c and "mV" in c for c in rec.notes)
 
 
 def test_mat_single_lead_v5_file(tmp_path: Path) -> None:
@@ -307,7 +308,7 @@ def test_edf_picks_ecg_channels(tmp_path: Path) -> None:
     assert rec.format_name.startswith("EDF")
     expected = np.sin(2 * np.pi * 2 * np.arange(2560) / 256.0)  # ECG II, in uV -> mV
     np.testing.assert_allclose(rec.signals[:, 0], expected, atol=2e-3)
-    assert any("ECG aux" in c for c in rec.comments)  # other rate: dropped, noted
+    assert any("ECG aux" in c for c in rec.notes)  # other rate: dropped, noted
     assert select_model_leads(rec.lead_names) == [0, 1]
 
 
@@ -316,7 +317,7 @@ def test_edf_without_ecg_labels_takes_voltage_channels(tmp_path: Path) -> None:
     _edf(path, [("Chan 1", "mV", 200), ("Chan 2", "mV", 200), ("Accel", "g", 25)])
     rec = load_record(path)
     assert rec.lead_names == ["Chan 1", "Chan 2"]
-    assert any("voltage" in c for c in rec.comments)
+    assert any("voltage" in c for c in rec.notes)
 
 
 def test_bdf_magic_and_misnamed_edf(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from beatscope.segment import (
     BEAT_LENGTH,
     DEFAULT_RR_S,

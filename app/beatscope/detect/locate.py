@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-from beatscope.detect.filters import bandpass_sos
 from beatscope.detect.feature import QrsFeature
+from beatscope.detect.filters import bandpass_sos
 
 
 def locate_r_peaks(x: np.ndarray, fs: float, qrs: np.ndarray, feature: QrsFeature,

@@ -194,5 +194,5 @@ def read_csv(path: Path, fs: float | None = None) -> Record:
         units=convert_to_mv(signals, units),
         source_path=path,
         format_name="CSV",
-        comments=comments,
+        notes=comments,
     )

@@ -82,5 +82,5 @@ def read_edf(path: Path, fs: float | None = None) -> Record:
         source_path=path,
         start_datetime=start,
         format_name=kind,
-        comments=comments,
+        notes=comments,
     )

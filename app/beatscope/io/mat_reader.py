@@ -4,7 +4,7 @@ With a sibling ``.hea`` (the challenge layout) the header supplies gains, baseli
 sampling rate and lead names, and the record is read like any WFDB record except that
 the samples come from ``scipy.io.loadmat``. Without one, the sampling rate must come
 from the caller (``--fs``) or a scalar ``fs`` variable in the file, and the CinC 2017
-calibration (1000 ADC units per mV, baseline 0) is assumed and recorded in ``comments``.
+calibration (1000 ADC units per mV, baseline 0) is assumed and recorded in ``notes``.
 """
 
 from __future__ import annotations
@@ -110,5 +110,5 @@ def read_mat(path: Path, fs: float | None = None) -> Record:
         units=["mV"] * n_leads,
         source_path=path,
         format_name="MAT",
-        comments=comments,
+        notes=comments,
     )

@@ -46,6 +46,10 @@ class Record:
     annotations: Annotations | None = None
     format_name: str = ""
     invalid_mask: np.ndarray | None = None  # bool (n_samples, n_leads) or None
+    #: What the reader assumed or repaired (truncation, units, dropped channels):
+    #: shown to the user as warnings.
+    notes: list[str] = field(default_factory=list)
+    #: Free-text comments stored in the file itself (WFDB header ``#`` lines).
     comments: list[str] = field(default_factory=list)
 
     @property

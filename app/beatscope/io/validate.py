@@ -103,7 +103,7 @@ def finalise(record: Record) -> Record:
         raise RecordError(f"{where}: the record holds no samples")
     if signals.dtype != np.float32:
         signals = signals.astype(np.float32)
-    comments = list(record.comments)
+    comments = list(record.notes)
     n_leads = signals.shape[1]
 
     lead_names = [str(n) if str(n).strip() else f"lead{i + 1}"
@@ -144,4 +144,5 @@ def finalise(record: Record) -> Record:
             comments.append(f"{dropped} reference annotation(s) outside the signal dropped")
 
     return replace(record, signals=signals, fs=fs, lead_names=lead_names, units=units,
-                   invalid_mask=invalid_mask, annotations=annotations, comments=comments)
+                   invalid_mask=invalid_mask, annotations=annotations, notes=comments,
+                   comments=record.comments)

@@ -127,7 +127,8 @@ def read_wfdb(hea: Path, fs: float | None = None) -> Record:
         start_datetime=start,
         annotations=_read_annotations(base, fs_value, comments),
         format_name=fmt_name,
-        comments=comments + [str(c) for c in (header.comments or [])],
+        notes=comments,
+        comments=[str(c) for c in (header.comments or [])],
     )
 
 

@@ -1,0 +1,38 @@
+"""What one analysis of a record produces (Qt-free, JSON-serialisable summary)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from beatscope.dsp import QualityReport
+from beatscope.io import Record
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class BeatTable:
+    """One row per detected beat; ``sample`` is in the record's own sample index."""
+
+    sample: np.ndarray  # int64 (n,)
+    label: np.ndarray  # '<U1' AAMI class, 'Q' while no classifier ran
+    probability: np.ndarray | None = None  # float32 (n, 5) or None
+
+    def __len__(self) -> int:
+        return len(self.sample)
+
+
+@dataclass
+class AnalysisResult:
+    record: Record
+    beats: BeatTable
+    rr_features: np.ndarray  # float32 (n_beats, k)
+    quality: QualityReport
+    heart_rate: dict
+    timings_s: dict[str, float]
+    model_leads: list[int]
+    powerline_hz: int | None
+    warnings: list[str] = field(default_factory=list)
+    windows: np.ndarray | None = None  # (n_beats, 2, 400) when kept

@@ -1,0 +1,45 @@
+"""``beatscope`` entry point: parses arguments and dispatches to a sub-command.
+
+User errors (``BeatScopeError``) become one line on stderr and a non-zero exit
+status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from beatscope import __version__
+from beatscope.errors import BeatScopeError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from beatscope.cli import analyze_cmd, evaluate_cmd
+
+    parser = argparse.ArgumentParser(
+        prog="beatscope", description="BeatScope ECG analysis and review.")
+    parser.add_argument("--version", action="version", version=f"beatscope {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    analyze_cmd.add_parser(sub)
+    evaluate_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.run(args) or 0)
+    except BeatScopeError as err:
+        print(f"beatscope: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("beatscope: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
