@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,16 +28,18 @@ from beatscope.dsp import (
 )
 from beatscope.errors import CancelledError, RecordError
 from beatscope.io import Record, select_model_leads
-from beatscope.segment import rr_features, segment_beats
+from beatscope.segment import iter_segment_beats, rr_features
 
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
+WindowsFn = Callable[[int, np.ndarray], None]
 
 #: Shortest record worth analysing: a few beats are needed for RR context.
 MIN_DURATION_S = 3.0
 
 #: Stage weights for one overall progress fraction (measured shares of run time).
-STAGES = {"quality": 0.10, "denoise": 0.45, "detect": 0.30, "segment": 0.15}
+STAGES = {"quality": 0.15, "denoise": 0.25, "detect": 0.55, "segment": 0.05}
+_STAGE_START = {name: sum(list(STAGES.values())[:i]) for i, name in enumerate(STAGES)}
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,13 @@ class AnalysisOptions:
 
 def analyze(record: Record, options: AnalysisOptions | None = None, *,
             progress: ProgressFn | None = None,
-            should_cancel: CancelFn | None = None) -> AnalysisResult:
-    """Run the whole engine on ``record``; raises RecordError or CancelledError."""
+            should_cancel: CancelFn | None = None,
+            on_windows: WindowsFn | None = None) -> AnalysisResult:
+    """Run the whole engine on ``record``; raises RecordError or CancelledError.
+
+    ``on_windows(first_beat, windows)`` receives the z-scored beat windows
+    (m, 2, 400) block by block, in beat order.
+    """
     options = options or AnalysisOptions()
     if record.duration_s < MIN_DURATION_S:
         raise RecordError(
@@ -63,9 +70,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         if should_cancel is not None and should_cancel():
             raise CancelledError(f"{record.name}: analysis cancelled")
         if progress is not None:
-            done = sum(w for s, w in STAGES.items() if s == stage or list(STAGES).index(s)
-                       < list(STAGES).index(stage)) - STAGES[stage]
-            progress(stage, min(1.0, done + STAGES[stage] * fraction))
+            progress(stage, min(1.0, _STAGE_START[stage] + STAGES[stage] * fraction))
 
     x, fs = record.signals, record.fs
 
@@ -80,8 +85,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     t = time.perf_counter()
     powerline = resolve_powerline(x, fs, options.denoise)
     config = options.denoise
-    if config.powerline == "auto":
-        from dataclasses import replace
+    if config.powerline == "auto":  # resolved once, reported in the summary
         config = replace(config, powerline=powerline)
     clean = denoise(x, fs, config,
                     progress=lambda f: step("denoise", f), should_cancel=should_cancel)
@@ -89,8 +93,13 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
 
     step("detect")
     t = time.perf_counter()
-    r_peaks = detect_r_peaks(x, fs, options.detector, lead_quality=lead_weights_from_quality(
-        quality.flat, quality.saturated, quality.noisy))
+    weights = lead_weights_from_quality(quality.flat, quality.saturated, quality.noisy)
+    if weights.any():
+        r_peaks = detect_r_peaks(x, fs, options.detector, weights,
+                                 progress=lambda f: step("detect", f),
+                                 should_cancel=should_cancel)
+    else:  # every lead flat or clipped throughout: no beat to find (and decide() needs peaks)
+        r_peaks = np.zeros(0, dtype=np.int64)
     timings["detect"] = time.perf_counter() - t
 
     step("segment")
@@ -102,8 +111,21 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     else:
         fs360, leads_360 = fs, leads
     r360 = map_samples(r_peaks, fs, fs360, clean.shape[0])
-    # Windows feed the beat classifier; without one they are only kept on request.
-    windows = segment_beats(clean, r360, leads=tuple(leads_360)) if options.keep_windows else None
+    # Windows are produced in blocks and handed to ``on_windows`` (the beat
+    # classifier's input) as they come, so a 24-h record never holds them all
+    # unless ``keep_windows`` asks for it.
+    kept = []
+    first = 0
+    for block in iter_segment_beats(clean, r360, leads=tuple(leads_360)):
+        if on_windows is not None:
+            on_windows(first, block)
+        if options.keep_windows:
+            kept.append(block)
+        first += len(block)
+        step("segment", first / max(1, len(r360)))
+    windows = None
+    if options.keep_windows:
+        windows = np.concatenate(kept) if kept else np.zeros((0, 2, 400), np.float32)
     rr = rr_features(r_peaks, fs)
     timings["segment"] = time.perf_counter() - t
     step("segment", 1.0)

@@ -7,6 +7,8 @@ thresholds) and ``locate`` (placing the mark on the R peak).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from beatscope.detect.config import DetectorConfig
@@ -32,12 +34,15 @@ def lead_weights_from_quality(flat: np.ndarray, saturated: np.ndarray,
 
 
 def detect_r_peaks(x: np.ndarray, fs: float, config: DetectorConfig | None = None,
-                   lead_quality: np.ndarray | None = None) -> np.ndarray:
+                   lead_quality: np.ndarray | None = None, *,
+                   progress: Callable[[float], None] | None = None,
+                   should_cancel: Callable[[], bool] | None = None) -> np.ndarray:
     """R-peak sample indices (int64, sorted, unique) of an ECG in mV.
 
     ``x`` is (n_samples, n_leads) or 1-D. ``lead_quality`` (n_seconds, n_leads),
     0..1, down-weights leads where a quality index found them unreadable; where
     every lead is unusable no beat is reported rather than a guessed one.
+    ``progress(fraction)`` and ``should_cancel()`` are called between chunks.
     """
     config = config or DetectorConfig()
     x = np.asarray(x)
@@ -45,6 +50,11 @@ def detect_r_peaks(x: np.ndarray, fs: float, config: DetectorConfig | None = Non
         x = x[:, None]
     if x.shape[0] < int(0.5 * fs):
         return np.zeros(0, dtype=np.int64)
-    feature = compute_feature(x, fs, config, lead_quality)
+    def sub_progress(lo: float, hi: float):
+        return None if progress is None else (lambda f: progress(lo + (hi - lo) * f))
+
+    feature = compute_feature(x, fs, config, lead_quality, sub_progress(0.0, 0.8), should_cancel)
     qrs = decide(feature.values, fs, config)
+    if progress is not None:
+        progress(0.9)
     return locate_r_peaks(x, fs, qrs, feature)

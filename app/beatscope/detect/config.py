@@ -15,7 +15,7 @@ class DetectorConfig:
 
     band_hz: tuple[float, float] = (5.0, 22.0)
     integration_s: float = 0.10
-    refractory_s: float = 0.20
+    refractory_s: float = 0.14
     t_wave_window_s: float = 0.36
     threshold: float = 0.20  # absolute floor of the adaptive threshold
     threshold_fraction: float = 0.22
@@ -32,7 +32,7 @@ class DetectorConfig:
     interposed_rr_ratio: float = 1.35
     interposed_amp_ratio: float = 0.65
     interposed_max_irregularity: float = 0.16
-    close_pair_ratio: float = 0.36
+    close_pair_ratio: float = 0.39
     close_pair_max_gap: float = 1.5
     scale_window_s: float = 30.0
     chunk_s: float = 600.0  # long records are filtered in chunks to bound memory

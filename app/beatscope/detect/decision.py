@@ -10,16 +10,44 @@ peaks that split a regular RR interval (noise rather than ectopy).
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
+from scipy.ndimage import maximum_filter1d
 
 from beatscope.detect.config import DetectorConfig
 from beatscope.detect.filters import running_median
 
 
+def candidate_peaks(feat: np.ndarray, distance: int, floor: float,
+                    chunk: int = 1 << 22) -> np.ndarray:
+    """Samples that are the maximum of the feature within +-``distance`` and >= ``floor``.
+
+    Equivalent to ``find_peaks(feat, distance=..., height=...)`` on a smooth
+    feature, but works in float32 chunks: find_peaks copies a 24-h feature to
+    float64 (250 MB) first. On a plateau the first sample is kept.
+    """
+    n = len(feat)
+    size = 2 * distance + 1
+    out = []
+    for start in range(0, n, chunk):
+        lo, hi = max(0, start - distance), min(n, start + chunk + distance)
+        seg = feat[lo:hi]
+        peak = (maximum_filter1d(seg, size, mode="constant", cval=-np.inf) == seg) & (seg >= floor)
+        idx = np.flatnonzero(peak) + lo
+        out.append(idx[(idx >= start) & (idx < start + chunk)])
+    idx = np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+    if len(idx) > 1:  # plateaus: keep the first sample of equal neighbours
+        keep = np.ones(len(idx), dtype=bool)
+        keep[1:] = ~((np.diff(idx) <= distance) & (feat[idx[1:]] == feat[idx[:-1]]))
+        idx = idx[keep]
+    return idx.astype(np.int64)
+
+
 def decide(feat: np.ndarray, fs: float, config: DetectorConfig) -> np.ndarray:
+    """Sample indices of the feature peaks judged to be QRS complexes."""
     refractory = max(1, int(config.refractory_s * fs))
-    cand, props = signal.find_peaks(feat, distance=refractory, height=config.floor)
-    amp = props["peak_heights"]
+    cand = candidate_peaks(feat, refractory, config.floor)
+    amp = feat[cand].astype(np.float64)
+    if len(cand) == 0:
+        return cand
     t_window = int(config.t_wave_window_s * fs)
     accepted = np.zeros(len(cand), dtype=bool)
     thresholds = np.empty(len(cand))

@@ -14,6 +14,7 @@ bounded for 24-h Holter recordings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from scipy import signal
 
 from beatscope.detect.config import DetectorConfig
 from beatscope.detect.filters import bandpass_sos, moving_mean, running_median
+from beatscope.errors import CancelledError
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,9 @@ class QrsFeature:
 
 
 def compute_feature(x: np.ndarray, fs: float, config: DetectorConfig,
-                    lead_quality: np.ndarray | None = None) -> QrsFeature:
+                    lead_quality: np.ndarray | None = None,
+                    progress: Callable[[float], None] | None = None,
+                    should_cancel: Callable[[], bool] | None = None) -> QrsFeature:
     """QRS feature of ``x`` (n_samples, n_leads), chunked for long records.
 
     ``lead_quality`` (n_seconds, n_leads), 0..1, scales each lead's weight: 0
@@ -47,6 +51,8 @@ def compute_feature(x: np.ndarray, fs: float, config: DetectorConfig,
     values = np.empty(n, dtype=np.float32)
     weights = []
     for start in range(0, n, chunk):
+        if should_cancel is not None and should_cancel():
+            raise CancelledError("R-peak detection cancelled")
         lo, hi = max(0, start - margin), min(n, start + chunk + margin)
         q = None
         if lead_quality is not None:
@@ -55,6 +61,8 @@ def compute_feature(x: np.ndarray, fs: float, config: DetectorConfig,
         keep = slice(start - lo, min(start + chunk, n) - lo)
         values[start:start + (keep.stop - keep.start)] = v[keep]
         weights.append(w[(start - lo) // block: (keep.stop + block - 1) // block])
+        if progress is not None:
+            progress(min(n, start + chunk) / n)
     return QrsFeature(values, np.concatenate(weights, axis=0), block)
 
 
