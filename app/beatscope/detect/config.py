@@ -15,6 +15,7 @@ class DetectorConfig:
 
     band_hz: tuple[float, float] = (5.0, 22.0)
     integration_s: float = 0.10
+    feature_power: float = 1.0
     refractory_s: float = 0.14
     t_wave_window_s: float = 0.36
     threshold: float = 0.20  # absolute floor of the adaptive threshold

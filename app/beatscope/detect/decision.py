@@ -116,10 +116,39 @@ def _reject_interposed(cand, amp, accepted, config):
         bad = ((span < config.interposed_rr_ratio * ref_rr[1:-1])
                & (irregularity[1:-1] < config.interposed_max_irregularity)
                & (a[1:-1] < config.interposed_amp_ratio * neighbours))
+        bad &= ~_recurring_coupling(pos, confident)[1:-1]
         if not bad.any():
             break
         accepted[idx[1:-1][bad]] = False
     return accepted
+
+
+def _recurring_coupling(pos: np.ndarray, confident: np.ndarray, window: int = 9) -> np.ndarray:
+    """True for small beats that recur at a steady coupling interval (bigeminy).
+
+    Ectopic beats that look small on the available leads come back after the
+    same coupling interval beat after beat; noise peaks land anywhere. A small
+    beat is protected when most of the surrounding small beats sit at nearly
+    the same delay after their preceding full-size beat.
+    """
+    small = np.flatnonzero(~confident)
+    out = np.zeros(len(pos), dtype=bool)
+    if len(small) < 3:
+        return out
+    cidx = np.flatnonzero(confident)
+    prev = np.searchsorted(cidx, small) - 1
+    has_prev = prev >= 0
+    coupling = np.full(len(small), np.nan)
+    coupling[has_prev] = pos[small[has_prev]] - pos[cidx[prev[has_prev]]]
+    half = window // 2
+    for k in range(len(small)):
+        lo, hi = max(0, k - half), min(len(small), k + half + 1)
+        c = coupling[lo:hi]
+        c = c[np.isfinite(c)]
+        if len(c) >= 3 and np.isfinite(coupling[k]):
+            close = np.abs(c - coupling[k]) <= 0.04 * max(coupling[k], 1.0)
+            out[small[k]] = close.sum() >= 3
+    return out
 
 
 def _resolve_close_pairs(cand, amp, accepted, config):
