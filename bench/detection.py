@@ -73,6 +73,22 @@ def run_database(db: Path, names: list[str], with_xqrs: bool) -> list[dict]:
     return rows
 
 
+def single_lead(db: Path, names: list[str]) -> None:
+    """Each lead alone, as a one-lead device would record it."""
+    from beatscope.detect import detect_r_peaks
+
+    for lead, label in ((0, "lead 1 only (MLII)"), (1, "lead 2 only (V1/V2/V4/V5)")):
+        total = DetectionScore("pooled", 0, 0, 0)
+        for name in names:
+            rec = load_record(db / f"{name}.hea")
+            det = detect_r_peaks(rec.signals[:, lead], rec.fs)
+            ann = rec.annotations
+            total = total + score_detection(name, ann.sample, ann.symbol, det, rec.fs,
+                                            rec.n_samples)
+        print(f"MITDB {label:<26} ours Se {total.sensitivity:7.3f} +P {total.ppv:7.3f} "
+              f"(FN {total.fn} FP {total.fp})")
+
+
 def pooled(rows: list[dict], key: str) -> DetectionScore:
     total = DetectionScore("pooled", 0, 0, 0)
     for r in rows:
@@ -166,6 +182,7 @@ def main() -> int:
     ap.add_argument("--skip-xqrs", action="store_true")
     ap.add_argument("--skip-24h", action="store_true")
     ap.add_argument("--skip-nstdb", action="store_true")
+    ap.add_argument("--skip-single-lead", action="store_true")
     args = ap.parse_args()
     with_x = not args.skip_xqrs
     names = args.records or sorted(p.stem for p in args.mitdb.glob("*.atr"))
@@ -173,6 +190,8 @@ def main() -> int:
     rows = run_database(args.mitdb, names, with_x)
     print()
     print_pooled(f"MITDB pooled ({len(rows)} rec)", rows, with_x)
+    if not args.skip_single_lead:
+        single_lead(args.mitdb, names)
     if not args.skip_nstdb:
         print("\nNSTDB (records 118, 119 with noise from minute 5):")
         nst = run_database(args.nstdb, NSTDB_RECORDS, with_x)

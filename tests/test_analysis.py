@@ -14,13 +14,14 @@ from scipy.signal import resample_poly
 
 from beatscope.aami import is_beat
 from beatscope.analysis import MIN_DURATION_S, AnalysisOptions, AnalysisResult, analyze
+from beatscope.analysis.pipeline import STAGES as PIPELINE_STAGES
 from beatscope.errors import CancelledError, RecordError
 from beatscope.evaluate import score_detection
 from beatscope.io import Record, load_record
 from beatscope.io.validate import finalise
 
 DATA = Path(__file__).parent / "data"
-STAGES = ("quality", "denoise", "detect", "segment")
+STAGES = list(PIPELINE_STAGES)  # pipeline order
 
 
 @cache

@@ -1,4 +1,4 @@
-"""The analysis engine: quality -> denoise -> detect -> segment -> classify.
+"""The analysis engine: quality -> detect -> denoise -> segment (-> classify).
 
 Plain Python with two hooks, so the GUI's worker, the CLI and tests drive the
 same code: ``progress(stage, fraction)`` reports where it is, and
@@ -38,7 +38,7 @@ WindowsFn = Callable[[int, np.ndarray], None]
 MIN_DURATION_S = 3.0
 
 #: Stage weights for one overall progress fraction (measured shares of run time).
-STAGES = {"quality": 0.15, "denoise": 0.25, "detect": 0.55, "segment": 0.05}
+STAGES = {"quality": 0.15, "detect": 0.55, "denoise": 0.25, "segment": 0.05}
 _STAGE_START = {name: sum(list(STAGES.values())[:i]) for i, name in enumerate(STAGES)}
 
 
@@ -81,6 +81,20 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     if not quality.readable().any():
         warnings.append("no readable ECG: every lead is flat, saturated or noise throughout")
 
+    # Detection runs on the raw signal (it band-passes on its own) and before
+    # denoising, so a 24-h record never holds the denoised copy and the
+    # detector's working arrays at the same time.
+    step("detect")
+    t = time.perf_counter()
+    weights = lead_weights_from_quality(quality.flat, quality.saturated, quality.noisy)
+    if weights.any():
+        r_peaks = detect_r_peaks(x, fs, options.detector, weights,
+                                 progress=lambda f: step("detect", f),
+                                 should_cancel=should_cancel)
+    else:  # every lead flat or clipped throughout: no beat to find
+        r_peaks = np.zeros(0, dtype=np.int64)
+    timings["detect"] = time.perf_counter() - t
+
     step("denoise")
     t = time.perf_counter()
     powerline = resolve_powerline(x, fs, options.denoise)
@@ -90,17 +104,6 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     clean = denoise(x, fs, config,
                     progress=lambda f: step("denoise", f), should_cancel=should_cancel)
     timings["denoise"] = time.perf_counter() - t
-
-    step("detect")
-    t = time.perf_counter()
-    weights = lead_weights_from_quality(quality.flat, quality.saturated, quality.noisy)
-    if weights.any():
-        r_peaks = detect_r_peaks(x, fs, options.detector, weights,
-                                 progress=lambda f: step("detect", f),
-                                 should_cancel=should_cancel)
-    else:  # every lead flat or clipped throughout: no beat to find (and decide() needs peaks)
-        r_peaks = np.zeros(0, dtype=np.int64)
-    timings["detect"] = time.perf_counter() - t
 
     step("segment")
     t = time.perf_counter()
