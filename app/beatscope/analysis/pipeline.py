@@ -1,4 +1,4 @@
-"""The analysis engine: quality -> detect -> denoise -> segment (-> classify).
+"""The analysis engine: quality -> detect -> denoise -> segment + classify.
 
 Plain Python with two hooks, so the GUI's worker, the CLI and tests drive the
 same code: ``progress(stage, fraction)`` reports where it is, and
@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -28,18 +29,31 @@ from beatscope.dsp import (
 )
 from beatscope.errors import CancelledError, RecordError
 from beatscope.io import Record, select_model_leads
-from beatscope.segment import iter_segment_beats, rr_features
+from beatscope.segment import TEMPLATE_BLOCK, iter_segment_beats, rr_features, with_template
 
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
 WindowsFn = Callable[[int, np.ndarray], None]
+#: ``on_beats(first, samples, labels, probabilities)``: a block of classified beats.
+BeatsFn = Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None]
 
 #: Shortest record worth analysing: a few beats are needed for RR context.
 MIN_DURATION_S = 3.0
 
 #: Stage weights for one overall progress fraction (measured shares of run time).
-STAGES = {"quality": 0.15, "detect": 0.55, "denoise": 0.25, "segment": 0.05}
+STAGES = {"quality": 0.10, "detect": 0.35, "denoise": 0.15, "classify": 0.40}
 _STAGE_START = {name: sum(list(STAGES.values())[:i]) for i, name in enumerate(STAGES)}
+
+
+class Classifier(Protocol):
+    """What the engine needs of a beat classifier (``models.BeatClassifier``)."""
+
+    classes: tuple[str, ...]
+
+    def classify(self, windows: np.ndarray, rr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ...
+
+    def describe(self) -> dict: ...
 
 
 @dataclass(frozen=True)
@@ -47,16 +61,21 @@ class AnalysisOptions:
     denoise: DenoiseConfig = DENOISE_DEFAULT
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     keep_windows: bool = False
+    #: None: every beat is labelled Q (unclassified).
+    classifier: Classifier | None = None
 
 
 def analyze(record: Record, options: AnalysisOptions | None = None, *,
             progress: ProgressFn | None = None,
             should_cancel: CancelFn | None = None,
-            on_windows: WindowsFn | None = None) -> AnalysisResult:
+            on_windows: WindowsFn | None = None,
+            on_beats: BeatsFn | None = None) -> AnalysisResult:
     """Run the whole engine on ``record``; raises RecordError or CancelledError.
 
     ``on_windows(first_beat, windows)`` receives the z-scored beat windows
-    (m, 2, 400) block by block, in beat order.
+    (m, 2, 400) block by block, in beat order; ``on_beats`` receives each block
+    of beats as soon as it is classified, so a viewer can paint them while the
+    rest of a long record is still being processed.
     """
     options = options or AnalysisOptions()
     if record.duration_s < MIN_DURATION_S:
@@ -105,7 +124,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
                     progress=lambda f: step("denoise", f), should_cancel=should_cancel)
     timings["denoise"] = time.perf_counter() - t
 
-    step("segment")
+    step("classify")
     t = time.perf_counter()
     leads = select_model_leads(record.lead_names, 2)
     if fs != TARGET_FS:
@@ -114,29 +133,43 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     else:
         fs360, leads_360 = fs, leads
     r360 = map_samples(r_peaks, fs, fs360, clean.shape[0])
-    # Windows are produced in blocks and handed to ``on_windows`` (the beat
-    # classifier's input) as they come, so a 24-h record never holds them all
-    # unless ``keep_windows`` asks for it.
+    rr = rr_features(r_peaks, fs)
+    classifier = options.classifier
+    labels = np.full(len(r_peaks), "Q", dtype="<U1")
+    probs = np.zeros((len(r_peaks), 5), np.float32) if classifier is not None else None
+    # Windows are produced in blocks and classified as they come, so a 24-h
+    # record never holds them all unless ``keep_windows`` asks for it.
     kept = []
     first = 0
-    for block in iter_segment_beats(clean, r360, leads=tuple(leads_360)):
+    t_segment = 0.0
+    t_block = time.perf_counter()
+    wants_context = getattr(classifier, "in_leads", 2) == 4
+    for block in iter_segment_beats(clean, r360, leads=tuple(leads_360), chunk=TEMPLATE_BLOCK):
+        t_segment += time.perf_counter() - t_block
+        end = first + len(block)
         if on_windows is not None:
             on_windows(first, block)
         if options.keep_windows:
             kept.append(block)
-        first += len(block)
-        step("segment", first / max(1, len(r360)))
+        if classifier is not None:
+            x = with_template(block) if wants_context else block
+            labels[first:end], probs[first:end] = classifier.classify(x, rr[first:end])
+        if on_beats is not None:
+            on_beats(first, r_peaks[first:end], labels[first:end],
+                     None if probs is None else probs[first:end])
+        first = end
+        step("classify", first / max(1, len(r360)))
+        t_block = time.perf_counter()
     windows = None
     if options.keep_windows:
         windows = np.concatenate(kept) if kept else np.zeros((0, 2, 400), np.float32)
-    rr = rr_features(r_peaks, fs)
-    timings["segment"] = time.perf_counter() - t
-    step("segment", 1.0)
+    timings["segment"] = t_segment
+    timings["classify"] = time.perf_counter() - t - t_segment
+    step("classify", 1.0)
 
-    labels = np.full(len(r_peaks), "Q", dtype="<U1")
     return AnalysisResult(
         record=record,
-        beats=BeatTable(sample=r_peaks, label=labels),
+        beats=BeatTable(sample=r_peaks, label=labels, probability=probs),
         rr_features=rr,
         quality=quality,
         heart_rate=heart_rate_stats(r_peaks, fs),
@@ -145,4 +178,5 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         powerline_hz=powerline,
         warnings=warnings,
         windows=windows,
+        classifier=None if classifier is None else classifier.describe(),
     )

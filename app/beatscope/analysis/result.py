@@ -17,7 +17,7 @@ class BeatTable:
     """One row per detected beat; ``sample`` is in the record's own sample index."""
 
     sample: np.ndarray  # int64 (n,)
-    label: np.ndarray  # '<U1' AAMI class, 'Q' while no classifier ran
+    label: np.ndarray  # '<U1' AAMI class ('Q' for every beat when no classifier ran)
     probability: np.ndarray | None = None  # float32 (n, 5) or None
 
     def __len__(self) -> int:
@@ -36,3 +36,4 @@ class AnalysisResult:
     powerline_hz: int | None
     warnings: list[str] = field(default_factory=list)
     windows: np.ndarray | None = None  # (n_beats, 2, 400) when kept
+    classifier: dict | None = None  # the classifier's describe(), None when none ran

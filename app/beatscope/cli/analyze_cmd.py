@@ -38,8 +38,43 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="mains frequency to notch (default: detect from the spectrum)")
     p.add_argument("--band", choices=["default", "paper"], default="default",
                    help="band-pass: default 0.5-40 Hz, or the source paper's 0.6-35 Hz")
+    p.add_argument("--weights", type=Path, default=None, metavar="DIR",
+                   help="beat-classifier weight set (default: the shipped production set in "
+                        "model_weights/; model_weights/validation-ds1 is the DS1-only set)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where the classifier runs (auto: CUDA when torch sees a GPU)")
+    p.add_argument("--no-classify", action="store_true",
+                   help="detect and segment only; every beat is labelled Q")
     p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     p.set_defaults(run=run)
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """How to build the classifier; picklable, so each --jobs worker loads its own."""
+
+    weights: Path | None
+    device: str
+    required: bool  # an explicit --weights must load; the default set may be absent
+
+
+_CLASSIFIERS: dict[ClassifierSpec, object] = {}
+
+
+def load_classifier(spec: ClassifierSpec | None):
+    """The BeatClassifier for ``spec`` (cached per process), or None without weights."""
+    if spec is None:
+        return None
+    if spec not in _CLASSIFIERS:
+        from beatscope.models import BeatClassifier, default_weights_dir, load_weight_set
+
+        folder = spec.weights or default_weights_dir()
+        if not spec.required and not (folder / "manifest.json").exists():
+            _CLASSIFIERS[spec] = None
+        else:
+            weight_set = load_weight_set(folder, device="cpu")
+            _CLASSIFIERS[spec] = BeatClassifier(weight_set, device=spec.device)
+    return _CLASSIFIERS[spec]
 
 
 def _options(args: argparse.Namespace):
@@ -51,9 +86,18 @@ def _options(args: argparse.Namespace):
     return AnalysisOptions(denoise=DenoiseConfig(powerline=powerline, band=band))
 
 
-def analyze_one(path: Path, out_dir: Path, fs: float | None, options, debug: bool = False,
+def _classifier_spec(args: argparse.Namespace) -> ClassifierSpec | None:
+    if args.no_classify:
+        return None
+    return ClassifierSpec(args.weights, args.device, required=args.weights is not None)
+
+
+def analyze_one(path: Path, out_dir: Path, fs: float | None, options,
+                classifier: ClassifierSpec | None = None, debug: bool = False,
                 progress=None) -> Outcome:
     """Analyse one record and write its outputs; every failure becomes an Outcome."""
+    from dataclasses import replace
+
     from beatscope.analysis import analyze
     from beatscope.cli.output import write_beats, write_summary
     from beatscope.io import load_record
@@ -62,7 +106,10 @@ def analyze_one(path: Path, out_dir: Path, fs: float | None, options, debug: boo
     try:
         record = load_record(path, fs=fs)
         name = record.name
-        result = analyze(record, options, progress=progress)
+        model = load_classifier(classifier)
+        result = analyze(record, replace(options, classifier=model), progress=progress)
+        if model is None and classifier is not None:
+            result.warnings.append("no beat-classifier weights found: beats are labelled Q")
         write_beats(result, out_dir)
         write_summary(result, out_dir)
         note = f"; warning: {result.warnings[-1]}" if result.warnings else ""
@@ -88,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise BeatScopeError(f"cannot create output folder {args.out}: {err.strerror}") from err
     options = _options(args)
+    spec = _classifier_spec(args)
+    if spec is not None and spec.required:
+        load_classifier(spec)  # a bad --weights folder is one error, not one per record
     outcomes: list[Outcome] = []
     bar = tqdm(total=len(paths), unit="record", file=sys.stderr, dynamic_ncols=True,
                disable=None)
@@ -101,13 +151,14 @@ def run(args: argparse.Namespace) -> int:
                 bar.n = _base + fraction
                 bar.refresh()
 
-            outcomes.append(analyze_one(path, args.out, args.fs, options, args.debug, progress))
+            outcomes.append(analyze_one(path, args.out, args.fs, options, spec, args.debug,
+                                        progress))
             bar.n = done + 1
             bar.refresh()
             _report(bar, outcomes[-1])
     else:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(analyze_one, p, args.out, args.fs, options, args.debug)
+            futures = [pool.submit(analyze_one, p, args.out, args.fs, options, spec, args.debug)
                        for p in paths]
             for fut in as_completed(futures):
                 outcomes.append(fut.result())

@@ -23,6 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--json", type=Path, default=None, help="also write the table as JSON")
     d.set_defaults(run=run_detection)
 
+    from beatscope.cli import evaluate_classification
+
+    evaluate_classification.add_parser(kinds)
+
 
 def run_detection(args: argparse.Namespace) -> int:
     import json

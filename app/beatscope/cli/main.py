@@ -14,7 +14,7 @@ from beatscope.errors import BeatScopeError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from beatscope.cli import analyze_cmd, evaluate_cmd
+    from beatscope.cli import analyze_cmd, evaluate_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
         prog="beatscope", description="BeatScope ECG analysis and review.")
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     analyze_cmd.add_parser(sub)
     evaluate_cmd.add_parser(sub)
+    train_cmd.add_parser(sub)
     return parser
 
 

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from beatscope import __version__
+from beatscope.aami import AAMI_CLASSES
 from beatscope.analysis import SCHEMA_VERSION, AnalysisResult
+from beatscope.fileio import atomic_write_bytes
 
 BEATS_EXTENSION = "beats"
 
@@ -44,30 +45,33 @@ def summary_dict(result: AnalysisResult) -> dict:
         "timings_s": result.timings_s,
         "warnings": result.warnings,
         "software": _software_versions(),
-        "models": None,  # no beat classifier yet: every beat is labelled Q
+        "models": result.classifier,  # None: no classifier ran, every beat is Q
+        "beats": beat_columns(result),
     }
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    # Not mkstemp: its files are 0600, so summaries would not follow the umask
-    # (and be unreadable to colleagues) while the .beats files, written by wfdb, do.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def beat_columns(result: AnalysisResult) -> dict:
+    """Per-beat table in columns (compact for 100k-beat Holter records)."""
+    beats = result.beats
+    fs = result.record.fs
+    rr = np.diff(beats.sample) / fs if len(beats) > 1 else np.zeros(0)
+    out = {
+        "sample": beats.sample.astype(int).tolist(),
+        "time_s": np.round(beats.sample / fs, 3).tolist(),
+        "label": "".join(str(c) for c in beats.label),
+        "rr_s": [None] + np.round(rr, 3).tolist() if len(beats) else [],
+        "classes": list(AAMI_CLASSES),
+        "probability": None,
+    }
+    if beats.probability is not None:
+        out["probability"] = np.round(beats.probability.astype(np.float64), 4).tolist()
+    return out
 
 
 def write_summary(result: AnalysisResult, out_dir: Path) -> Path:
     path = out_dir / f"{result.record.name}.json"
     text = json.dumps(summary_dict(result), indent=2, allow_nan=False)
-    _atomic_write_bytes(path, text.encode())
+    atomic_write_bytes(path, text.encode())
     return path
 
 
@@ -86,5 +90,5 @@ def write_beats(result: AnalysisResult, out_dir: Path) -> Path:
         else:
             # wrann refuses an empty annotation list; an empty file is still a
             # valid "no beats" answer that rdann reads back as zero annotations.
-            _atomic_write_bytes(path, b"\x00\x00")
+            atomic_write_bytes(path, b"\x00\x00")
     return path

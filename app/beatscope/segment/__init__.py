@@ -13,6 +13,7 @@ from beatscope.segment.beats import (
     iter_segment_beats,
     segment_beats,
 )
+from beatscope.segment.context import TEMPLATE_BLOCK, with_template, with_template_blocks
 from beatscope.segment.rr import LOCAL_WINDOW, RR_FEATURE_NAMES, rr_features
 
 __all__ = [
@@ -21,8 +22,11 @@ __all__ = [
     "LOCAL_WINDOW",
     "RR_FEATURE_NAMES",
     "R_INDEX",
+    "TEMPLATE_BLOCK",
     "beat_extents",
     "iter_segment_beats",
     "rr_features",
     "segment_beats",
+    "with_template",
+    "with_template_blocks",
 ]
