@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -56,6 +58,7 @@ class ClassifierSpec:
     weights: Path | None
     device: str
     required: bool  # an explicit --weights must load; the default set may be absent
+    threads: int | None = None  # torch threads per process: --jobs workers share the CPUs
 
 
 _CLASSIFIERS: dict[ClassifierSpec, object] = {}
@@ -73,7 +76,8 @@ def load_classifier(spec: ClassifierSpec | None):
             _CLASSIFIERS[spec] = None
         else:
             weight_set = load_weight_set(folder, device="cpu")
-            _CLASSIFIERS[spec] = BeatClassifier(weight_set, device=spec.device)
+            _CLASSIFIERS[spec] = BeatClassifier(weight_set, device=spec.device,
+                                                num_threads=spec.threads)
     return _CLASSIFIERS[spec]
 
 
@@ -89,7 +93,11 @@ def _options(args: argparse.Namespace):
 def _classifier_spec(args: argparse.Namespace) -> ClassifierSpec | None:
     if args.no_classify:
         return None
-    return ClassifierSpec(args.weights, args.device, required=args.weights is not None)
+    threads = None
+    if args.jobs > 1:  # one torch thread pool per worker, not one per CPU in each
+        threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    return ClassifierSpec(args.weights, args.device, required=args.weights is not None,
+                          threads=threads)
 
 
 def analyze_one(path: Path, out_dir: Path, fs: float | None, options,
@@ -157,7 +165,10 @@ def run(args: argparse.Namespace) -> int:
             bar.refresh()
             _report(bar, outcomes[-1])
     else:
-        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        # spawn, not fork: a forked child inherits torch's OpenMP pool half-initialised
+        # and deadlocks on its first parallel region.
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
             futures = [pool.submit(analyze_one, p, args.out, args.fs, options, spec, args.debug)
                        for p in paths]
             for fut in as_completed(futures):
