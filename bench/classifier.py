@@ -49,10 +49,10 @@ from beatscope.models.inference import available_cpus, native_bf16  # noqa: E402
 HOLTER_BEATS = 100_000
 
 
-def random_beats(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def random_beats(n: int, leads: int = 2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """z-scored-like windows and plausible RR features (durations ~0.5-1.5 s)."""
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, 2, 400), dtype=np.float32)
+    x = rng.standard_normal((n, leads, 400), dtype=np.float32)
     rr = (0.5 + rng.random((n, 8), dtype=np.float32)).astype(np.float32)
     return x, rr
 
@@ -131,6 +131,26 @@ def trained_like(model: ResNet1D34, seed: int = 1) -> ResNet1D34:
     return model
 
 
+def analyse_record(path: Path, ws: LoadedWeightSet, threads: int) -> None:
+    """The whole engine on one record, classifier included, stage by stage."""
+    import time
+
+    from beatscope.analysis import AnalysisOptions, analyze
+    from beatscope.io import load_record
+
+    record = load_record(path)
+    clf = BeatClassifier(ws, device="cpu", num_threads=threads)
+    t = time.perf_counter()
+    result = analyze(record, AnalysisOptions(classifier=clf))
+    total = time.perf_counter() - t
+    n = len(result.beats)
+    cls = result.timings_s["classify"]
+    print(f"\nwhole engine on {path.name} ({record.duration_s / 3600:.2f} h, {n} beats): "
+          f"{total:.1f} s; " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings_s.items()))
+    print(f"  classification: {cls:.1f} s for {n} beats = {n / max(cls, 1e-9):,.0f} beats/s "
+          f"(precision {clf.precision})")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beats", type=int, default=20_000)
@@ -142,13 +162,19 @@ def main() -> int:
     ap.add_argument("--skip-lstm-steps", action="store_true",
                     help="skip the 400-step vs 25-patch SLAP comparison")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
+    ap.add_argument("--record", type=Path, default=None,
+                    help="also run the whole engine with the classifier on this record (e.g. "
+                         "the 24-h join of bench/detection.py) and report each stage")
     args = ap.parse_args()
 
     threads = args.threads or available_cpus()
     torch.set_num_threads(threads)
     ws, origin = weight_set(args.weights)
     resnet, slap = ws.models["resnet"], ws.models["slap"]
-    x, rr = random_beats(args.beats)
+    # The shipped models take 4 channels (2 leads + their difference from the
+    # patient template); the fresh models below take the paper's 2.
+    x, rr = random_beats(args.beats, leads=int(getattr(resnet, "in_leads", 2)))
+    x2 = np.ascontiguousarray(x[:, :2])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"native bf16: {native_bf16(torch.device('cpu'))}; weights: {origin}")
     print(f"{args.beats} random beats, batch {args.batch}, best of {args.runs} runs\n")
@@ -178,7 +204,7 @@ def main() -> int:
         torch.manual_seed(0)
         for label, patch in (("25 steps x 32 (patch 16)", 16), ("400 steps x 2 (patch 1)", 1)):
             m = SLAP(patch=patch).eval()
-            lstm[label] = time_model(eager(m, False), x[:n], rr[:n], 512, args.runs)
+            lstm[label] = time_model(eager(m, False), x2[:n], rr[:n], 512, args.runs)
         a, b = lstm.values()
         print(f"\nSLAP step layout, fp32, batch 512, {n} beats:")
         for label, bps in lstm.items():
@@ -190,7 +216,7 @@ def main() -> int:
     print("\nfloat16 storage (save_weight_set -> load_weight_set), fresh fp32 models, "
           "1024 random beats:")
     torch.manual_seed(0)
-    xs, rs = x[:1024], rr[:1024]
+    xs, rs = x2[:1024], rr[:1024]
     errs = {
         "resnet (random init)": fp16_error(ResNet1D34(), "resnet", xs, rs),
         "resnet (random BN, trained-like)": fp16_error(trained_like(ResNet1D34()), "resnet",
@@ -207,6 +233,8 @@ def main() -> int:
             "batch": args.batch, "beats_per_s": dict(rows), "lstm_steps": lstm,
             "fp16_storage": errs,
         }, indent=2))
+    if args.record is not None:
+        analyse_record(args.record, ws, threads)
     return 0
 
 
