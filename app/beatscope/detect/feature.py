@@ -104,9 +104,6 @@ def _feature_chunk(x, fs, config, sos, block, quality):
     w = np.maximum(running_median(w, 3), 0.02) ** 2
     if quality is not None:
         w = w * quality
-    # Favour the clearest lead: relative weights sharpened by a power, so a
-    # merely passable lead does not dilute a clean one.
-    w = w * (w / np.maximum(w.max(axis=1, keepdims=True), 1e-6)) ** config.lead_contrast
     centres = (np.arange(nb) + 0.5) * block
     t = np.arange(n)
     # Leads are fused by a weighted power mean: with p < 1 a peak must show on
