@@ -84,3 +84,24 @@ def test_sinus_excerpt_stays_normal(classifier: BeatClassifier) -> None:
     labels = result.beats.label
     assert np.mean(labels == "N") >= 0.97
     assert not np.any(labels == "V")
+
+
+@pytest.mark.parametrize("leads", [1, 12])
+def test_any_number_of_leads_is_classified(leads: int, classifier: BeatClassifier) -> None:
+    """One lead feeds both model inputs; of twelve, the two best-named are used."""
+    from dataclasses import replace
+
+    record = load_record(DATA / "mitdb_119")
+    x = record.signals
+    if leads == 1:
+        signals, names = x[:, :1].copy(), ["MLII"]
+    else:
+        names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+        signals = np.repeat(x[:, :1], 12, axis=1)
+        signals[:, 1], signals[:, 6] = x[:, 0], x[:, 1]  # II and V1 are the real leads
+    one = replace(record, signals=np.ascontiguousarray(signals), lead_names=names,
+                  units=["mV"] * leads, invalid_mask=None)
+    result = analyze(one, AnalysisOptions(classifier=classifier))
+    assert len(result.beats) > 100
+    assert set(result.beats.label) <= set("NSVFQ")
+    assert np.sum(result.beats.label == "V") >= 15  # 26 PVCs in the excerpt

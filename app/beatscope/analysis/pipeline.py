@@ -144,7 +144,9 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     t_segment = 0.0
     t_block = time.perf_counter()
     wants_context = getattr(classifier, "in_leads", 2) == 4
-    for block in iter_segment_beats(clean, r360, leads=tuple(leads_360), chunk=TEMPLATE_BLOCK):
+    # The models take two leads; a one-lead record feeds its lead to both inputs.
+    model_inputs = tuple(leads_360) if len(leads_360) == 2 else (leads_360[0],) * 2
+    for block in iter_segment_beats(clean, r360, leads=model_inputs, chunk=TEMPLATE_BLOCK):
         t_segment += time.perf_counter() - t_block
         end = first + len(block)
         if on_windows is not None:
@@ -152,8 +154,8 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         if options.keep_windows:
             kept.append(block)
         if classifier is not None:
-            x = with_template(block) if wants_context else block
-            labels[first:end], probs[first:end] = classifier.classify(x, rr[first:end])
+            inputs = with_template(block) if wants_context else block
+            labels[first:end], probs[first:end] = classifier.classify(inputs, rr[first:end])
         if on_beats is not None:
             on_beats(first, r_peaks[first:end], labels[first:end],
                      None if probs is None else probs[first:end])
