@@ -21,6 +21,7 @@ from beatscope.dsp import (
     DENOISE_DEFAULT,
     TARGET_FS,
     DenoiseConfig,
+    QualityReport,
     denoise,
     map_samples,
     resample,
@@ -65,6 +66,22 @@ class AnalysisOptions:
     classifier: Classifier | None = None
 
 
+def detect_with_quality(x: np.ndarray, fs: float, quality: QualityReport,
+                        config: DetectorConfig | None = None, *,
+                        progress: Callable[[float], None] | None = None,
+                        should_cancel: CancelFn | None = None) -> np.ndarray:
+    """R peaks of ``x``, each lead weighted by the quality index's verdict on it.
+
+    The one way the app detects beats: ``analyze`` and ``evaluate detection`` both
+    call it, so the scored detector is the shipped one.
+    """
+    weights = lead_weights_from_quality(quality.flat, quality.saturated, quality.noisy)
+    if not weights.any():  # every lead flat or clipped throughout: no beat to find
+        return np.zeros(0, dtype=np.int64)
+    return detect_r_peaks(x, fs, config, weights, progress=progress,
+                          should_cancel=should_cancel)
+
+
 def analyze(record: Record, options: AnalysisOptions | None = None, *,
             progress: ProgressFn | None = None,
             should_cancel: CancelFn | None = None,
@@ -105,13 +122,9 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     # detector's working arrays at the same time.
     step("detect")
     t = time.perf_counter()
-    weights = lead_weights_from_quality(quality.flat, quality.saturated, quality.noisy)
-    if weights.any():
-        r_peaks = detect_r_peaks(x, fs, options.detector, weights,
-                                 progress=lambda f: step("detect", f),
-                                 should_cancel=should_cancel)
-    else:  # every lead flat or clipped throughout: no beat to find
-        r_peaks = np.zeros(0, dtype=np.int64)
+    r_peaks = detect_with_quality(x, fs, quality, options.detector,
+                                  progress=lambda f: step("detect", f),
+                                  should_cancel=should_cancel)
     timings["detect"] = time.perf_counter() - t
 
     step("denoise")

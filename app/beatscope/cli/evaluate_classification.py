@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         names = args.records or sorted(p.stem for p in args.db.glob("*.atr"))
     classifier = BeatClassifier(load_weight_set(args.weights), device=args.device)
+    class_index = np.array([CLASS_INDEX[c] for c in classifier.classes])
     totals: dict[str, object] = {}
     for name in tqdm(names, unit="record", file=sys.stderr, disable=None):
         (beats,) = load_beats(args.db, [name], args.cache)
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         out = classifier.classify_detailed(windows, beats.rr, members=True)
         preds = {"ensemble": out.probs, **(out.member_probs or {})}
         for key, p in preds.items():
-            pred = np.array([CLASS_INDEX[c] for c in classifier.classes])[p.argmax(axis=1)]
+            pred = class_index[p.argmax(axis=1)]
             s = score_classification(beats.label, pred, beats.missed_label)
             totals[key] = s if key not in totals else totals[key] + s
     for key, s in totals.items():

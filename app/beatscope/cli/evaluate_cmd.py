@@ -33,7 +33,7 @@ def run_detection(args: argparse.Namespace) -> int:
 
     from tqdm import tqdm
 
-    from beatscope.detect import detect_r_peaks, lead_weights_from_quality
+    from beatscope.analysis.pipeline import detect_with_quality
     from beatscope.dsp import signal_quality
     from beatscope.evaluate import score_detection
     from beatscope.io import load_record
@@ -49,8 +49,7 @@ def run_detection(args: argparse.Namespace) -> int:
         if record.annotations is None:
             raise BeatScopeError(f"{name}: no reference annotations")
         quality = signal_quality(record.signals, record.fs, record.invalid_mask)
-        det = detect_r_peaks(record.signals, record.fs, lead_quality=lead_weights_from_quality(
-            quality.flat, quality.saturated, quality.noisy))
+        det = detect_with_quality(record.signals, record.fs, quality)
         ann = record.annotations
         scores.append(score_detection(name, ann.sample, ann.symbol, det, record.fs,
                                       record.n_samples))

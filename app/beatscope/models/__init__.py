@@ -13,7 +13,7 @@ R peak at index 160) and the RR features of
 * :mod:`~beatscope.models.inference`: :class:`BeatClassifier`, batched inference.
 """
 
-from beatscope.models.ensemble import Ensemble, fit_temperature, macro_f1, tune_weight
+from beatscope.models.ensemble import Ensemble, fit_temperature, tune_weight
 from beatscope.models.inference import BeatClassifier, Classification
 from beatscope.models.resnet1d import ResNet1D34
 from beatscope.models.rr_branch import RRBranch, RRTransform
@@ -39,7 +39,6 @@ __all__ = [
     "default_weights_dir",
     "fit_temperature",
     "load_weight_set",
-    "macro_f1",
     "save_weight_set",
     "tune_weight",
 ]

@@ -157,22 +157,3 @@ def tune_weight(probs_a: np.ndarray, probs_b: np.ndarray, labels: np.ndarray,
         if better or tie_closer:
             best_w, best_score = w, score
     return best_w
-
-
-def macro_f1(labels: np.ndarray, pred: np.ndarray, n_classes: int = 5) -> float:
-    """Unweighted mean F1 over the classes present in ``labels`` or ``pred``.
-
-    A convenience metric for :func:`tune_weight`; classes absent from both count
-    for nothing rather than as F1 = 0 (or 1).
-    """
-    y = np.asarray(labels, dtype=np.int64)
-    p = np.asarray(pred, dtype=np.int64)
-    f1s = []
-    for c in range(n_classes):
-        tp = int(np.sum((y == c) & (p == c)))
-        fp = int(np.sum((y != c) & (p == c)))
-        fn = int(np.sum((y == c) & (p != c)))
-        if tp + fp + fn == 0:
-            continue
-        f1s.append(2 * tp / (2 * tp + fp + fn))
-    return float(np.mean(f1s)) if f1s else 0.0
