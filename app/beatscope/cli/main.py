@@ -26,12 +26,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: First arguments that mean the headless command line rather than the viewer.
+_CLI_WORDS = {"analyze", "evaluate", "train", "-h", "--help", "--version"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in _CLI_WORDS:
+        # `beatscope` and `beatscope RECORD [--screenshot PNG]` open the viewer.
+        from beatscope.ui.app import run
+
+        return run(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
     try:
         return int(args.run(args) or 0)
     except BeatScopeError as err:

@@ -1,0 +1,123 @@
+"""The state of the viewer's open record, and what its commands do to it.
+
+Qt-free: the window forwards the worker's reports here (``loaded``,
+``add_beats``, ``finish``, ``fail``) and asks it where navigation commands
+land, then renders the answer. Tests can drive a whole session without a
+display.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from beatscope.display.beat_store import BeatStore
+from beatscope.display.decimate import MinMaxPyramid
+from beatscope.display.navigation import adjacent_beat, adjacent_beat_of_class, adjacent_episode
+
+
+class Phase(enum.Enum):
+    EMPTY = "no record"
+    LOADING = "opening"
+    ANALYSING = "analysing"
+    DONE = "analysed"
+    CANCELLED = "analysis cancelled"
+    FAILED = "analysis failed"
+
+
+@dataclass
+class ViewerSession:
+    record: object | None = None  # beatscope.io.Record
+    pyramid: MinMaxPyramid | None = None
+    beats: BeatStore | None = None
+    result: object | None = None  # AnalysisResult once finished
+    model: dict | None = None  # the classifier's describe(); None = no classifier
+    phase: Phase = Phase.EMPTY
+    stage: str = ""
+    progress: float = 0.0
+    selected_beat: int | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    # ---------------------------------------------------------------- reports
+    def loaded(self, record, pyramid: MinMaxPyramid) -> None:
+        self.record, self.pyramid = record, pyramid
+        self.beats = BeatStore(record.fs)
+        self.result, self.model, self.selected_beat = None, None, None
+        self.phase, self.stage, self.progress, self.error = Phase.ANALYSING, "", 0.0, None
+        self.warnings = list(record.notes)
+
+    def restart(self) -> None:
+        """Re-analysis of the open record: the beats are rebuilt from scratch."""
+        if self.record is None:
+            return
+        self.beats = BeatStore(self.record.fs)
+        self.result, self.selected_beat, self.error = None, None, None
+        self.phase, self.stage, self.progress = Phase.ANALYSING, "", 0.0
+
+    def add_beats(self, first: int, samples, labels, probabilities) -> None:
+        if self.beats is not None:
+            self.beats.extend(first, samples, labels, probabilities)
+
+    def finish(self, result) -> None:
+        self.result = result
+        b = result.beats
+        if self.beats is None or len(self.beats) != len(b):  # streaming is an optimisation
+            self.beats = BeatStore(result.record.fs)
+            self.beats.extend(0, b.sample, b.label, b.probability)
+        self.warnings = list(result.warnings)
+        self.phase, self.progress = Phase.DONE, 1.0
+
+    def fail(self, message: str) -> None:
+        self.error = message
+        if self.record is not None and self.phase in (Phase.ANALYSING, Phase.LOADING):
+            self.phase = Phase.FAILED
+
+    def cancel(self) -> None:
+        if self.phase in (Phase.ANALYSING, Phase.LOADING):
+            self.phase = Phase.CANCELLED if self.record is not None else Phase.EMPTY
+
+    # ------------------------------------------------------------ properties
+    @property
+    def duration_s(self) -> float:
+        return 0.0 if self.record is None else float(self.record.duration_s)
+
+    @property
+    def rhythm(self) -> dict | None:
+        return None if self.result is None else getattr(self.result, "rhythm", None)
+
+    @property
+    def episodes(self) -> list[dict]:
+        return list((self.rhythm or {}).get("episodes") or [])
+
+    def beat_time(self, index: int) -> float:
+        return float(self.beats.sample[index] / self.beats.fs)
+
+    # ------------------------------------------------------------ navigation
+    def step_beat(self, step: int) -> int | None:
+        if self.beats is None:
+            return None
+        self.selected_beat = adjacent_beat(self.beats.sample, self.selected_beat, step)
+        return self.selected_beat
+
+    def jump_to_class(self, cls: str, t: float, forward: bool) -> int | None:
+        """Select the next (previous) beat of ``cls`` after (before) time ``t``."""
+        if self.beats is None:
+            return None
+        index = adjacent_beat_of_class(self.beats.sample, self.beats.label, self.beats.fs,
+                                       t, cls, forward)
+        if index is not None:
+            self.selected_beat = index
+        return index
+
+    def jump_to_episode(self, t: float, forward: bool) -> dict | None:
+        episodes = self.episodes
+        i = adjacent_episode(episodes, t, forward)
+        return None if i is None else episodes[i]
+
+    def select(self, index: int | None) -> None:
+        if index is not None and self.beats is not None:
+            index = int(np.clip(index, 0, len(self.beats) - 1))
+        self.selected_beat = index

@@ -1,0 +1,110 @@
+"""``beatscope [RECORD] [--screenshot PNG]``: start the desktop viewer."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+#: A headless ``--screenshot`` run must not wait on a stuck analysis forever.
+SCREENSHOT_TIMEOUT_S = 900
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="beatscope",
+        description="BeatScope ECG review workstation. Without a command it opens the "
+                    "viewer; `beatscope analyze|evaluate|train --help` for the headless tools.")
+    p.add_argument("record", nargs="?", type=Path, metavar="RECORD",
+                   help="record to open (.hea/.edf/.bdf/.csv/.mat)")
+    p.add_argument("--screenshot", type=Path, metavar="PNG",
+                   help="render the window once the analysis has finished, save it, exit")
+    p.add_argument("--goto", metavar="TIME", help="show the strip from TIME (hh:mm:ss)")
+    p.add_argument("--size", default="1500x920", metavar="WxH",
+                   help="window size (default 1500x920)")
+    p.add_argument("--weights", type=Path, metavar="DIR",
+                   help="beat-classifier weight set (default: the shipped production set)")
+    return p
+
+
+def _has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.screenshot is not None and not _has_display():
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    if not _has_display():
+        print("beatscope: error: no display (DISPLAY is not set); use `beatscope analyze` "
+              "headless, or --screenshot PNG", file=sys.stderr)
+        return 2
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"beatscope: error: --size must look like 1500x920, not {args.size!r}",
+              file=sys.stderr)
+        return 2
+    goto = None
+    if args.goto is not None:
+        from beatscope.display import parse_clock
+
+        try:
+            goto = parse_clock(args.goto)
+        except ValueError as err:
+            print(f"beatscope: error: {err}", file=sys.stderr)
+            return 2
+
+    logging.basicConfig(level=logging.INFO, format="beatscope: %(message)s")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from beatscope.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("BeatScope")
+    app.setOrganizationName("BeatScope")
+    window = MainWindow(weights=args.weights)
+    window.resize(width, height)
+    window.show()
+    status = {"code": 0}
+
+    if args.record is not None:
+        if goto is not None:
+            # after the window's own handler (connected first), which lays out the strip
+            window.runner.loaded.connect(
+                lambda *_: window.strip.show_window(goto, window._span()))
+        window.open_path(args.record)
+    if args.screenshot is not None:
+        def save() -> None:
+            app.processEvents()
+            window.strip.refresh()
+            app.processEvents()
+            if not window.grab().save(str(args.screenshot)):
+                print(f"beatscope: error: cannot write {args.screenshot}", file=sys.stderr)
+                status["code"] = 1
+            window.close()
+            app.quit()
+
+        def failed(message: str) -> None:
+            print(f"beatscope: error: {message}", file=sys.stderr)
+            status["code"] = 1
+            QTimer.singleShot(300, save)
+
+        def timed_out() -> None:
+            print("beatscope: error: analysis did not finish in time", file=sys.stderr)
+            status["code"] = 1
+            save()
+
+        window.analysis_finished.connect(lambda: QTimer.singleShot(300, save))
+        window.error_shown.connect(failed)
+        QTimer.singleShot(SCREENSHOT_TIMEOUT_S * 1000, timed_out)
+        if args.record is None:
+            QTimer.singleShot(300, save)
+    code = app.exec()
+    return status["code"] or code

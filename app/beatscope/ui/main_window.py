@@ -1,0 +1,560 @@
+"""The main window: composes the views and forwards commands.
+
+It holds no analysis logic: the worker runs the engine, the
+:class:`~beatscope.display.ViewerSession` holds the state and answers where
+navigation lands, and the widgets draw what they are given.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from beatscope.aami import AAMI_CLASSES
+from beatscope.display import (
+    GAINS_MM_PER_MV,
+    SPEEDS_MM_PER_S,
+    Phase,
+    ViewerSession,
+    format_clock,
+    heart_rate_at,
+    parse_clock,
+)
+from beatscope.display.paper import FALLBACK_PIXELS_PER_MM
+from beatscope.ui.beat_table import BeatTable
+from beatscope.ui.legend import ClassLegend
+from beatscope.ui.overview import OverviewStrip
+from beatscope.ui.preferences_dialog import PreferencesDialog
+from beatscope.ui.rhythm_panel import RhythmPanel
+from beatscope.ui.settings import Settings
+from beatscope.ui.strip import StripView
+from beatscope.ui.worker import AnalysisRunner
+
+log = logging.getLogger(__name__)
+
+FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat);;WFDB (*.hea);;"
+               "EDF/BDF (*.edf *.bdf);;CSV (*.csv);;MATLAB (*.mat);;All files (*)")
+STAGE_TEXT = {"quality": "Checking signal quality", "detect": "Detecting beats",
+              "denoise": "Filtering", "classify": "Classifying beats"}
+
+
+def screen_pixels_per_mm(widget: QWidget) -> float:
+    """Physical pixel density of the widget's screen; a fallback when it reports nonsense."""
+    screen = widget.screen()
+    dpi = screen.physicalDotsPerInch() if screen is not None else 0.0
+    # virtual/offscreen screens and some projectors report absurd sizes
+    return dpi / 25.4 if 50 <= dpi <= 600 else FALLBACK_PIXELS_PER_MM
+
+
+class MainWindow(QMainWindow):
+    #: Emitted when an analysis finished and its result is painted (tests, --screenshot).
+    analysis_finished = Signal()
+    #: Emitted with the one-line reason whenever an error is shown to the user.
+    error_shown = Signal(str)
+
+    def __init__(self, settings: Settings | None = None, weights: Path | None = None):
+        super().__init__()
+        self.settings = settings or Settings()
+        self.prefs = self.settings.preferences()
+        self.weights = weights
+        self.session = ViewerSession()
+        self.runner = AnalysisRunner(self)
+        self.last_error: str | None = None
+        self._error_box: QMessageBox | None = None
+        self._open_started = 0.0
+        self.time_to_signal_s: float | None = None
+        self.setWindowTitle("BeatScope")
+        self.setAcceptDrops(True)
+        self.resize(1500, 920)
+
+        self.strip = StripView(self.prefs.paper_scale(FALLBACK_PIXELS_PER_MM))
+        self.overview = OverviewStrip()
+        self.legend = ClassLegend()
+        self.rhythm = RhythmPanel()
+        self.table = BeatTable()
+        self._build_central()
+        self._build_status_bar()
+        self._build_actions()
+        self._connect()
+        self._render_phase()
+
+    # ================================================================= layout
+    def _build_central(self) -> None:
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.legend)
+        vsplit = QSplitter(Qt.Orientation.Vertical)
+        vsplit.addWidget(self.strip)
+        vsplit.addWidget(self.overview)
+        vsplit.setStretchFactor(0, 5)
+        vsplit.setStretchFactor(1, 1)
+        vsplit.setSizes([640, 170])
+        lv.addWidget(vsplit)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.rhythm, "Rhythm")
+        self.tabs.addTab(self.table, "Beats")
+        hsplit = QSplitter(Qt.Orientation.Horizontal)
+        hsplit.addWidget(left)
+        hsplit.addWidget(self.tabs)
+        hsplit.setStretchFactor(0, 4)
+        hsplit.setStretchFactor(1, 1)
+        hsplit.setSizes([1130, 370])
+        self.setCentralWidget(hsplit)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.position_label = QLabel()
+        self.hr_label = QLabel()
+        self.caliper_label = QLabel()
+        self.model_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(220)
+        self.progress.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running analysis (Esc)")
+        for w in (self.position_label, self.hr_label, self.caliper_label):
+            bar.addWidget(w)
+        bar.addPermanentWidget(self.model_label)
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            action.setShortcuts([QKeySequence(k) for k in keys])
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work wherever the focus is in the window
+        return action
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._rebuild_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Preferences…", self.open_preferences,
+                                         QKeySequence.StandardKey.Preferences))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        analysis = menu.addMenu("&Analysis")
+        self.reanalyse_action = self._action("&Re-analyse", self.reanalyse, "Ctrl+R",
+                                             "Run the analysis again with the current preferences")
+        self.cancel_action = self._action("&Cancel analysis", self.cancel_analysis, "Esc")
+        analysis.addAction(self.reanalyse_action)
+        analysis.addAction(self.cancel_action)
+
+        nav = menu.addMenu("&Navigate")
+        items = [
+            ("Page forward", lambda: self.strip.page(1), ["PgDown", "Space"]),
+            ("Page back", lambda: self.strip.page(-1), ["PgUp", "Shift+Space"]),
+            ("Next beat", lambda: self.step_beat(1), "Right"),
+            ("Previous beat", lambda: self.step_beat(-1), "Left"),
+            ("Start of record", lambda: self.strip.show_window(0, self._span()), "Home"),
+            ("End of record", lambda: self.strip.show_window(self.session.duration_s,
+                                                             self._span()), "End"),
+            ("Next episode", lambda: self.jump_episode(True), "]"),
+            ("Previous episode", lambda: self.jump_episode(False), "["),
+            ("Zoom in", lambda: self.strip.zoom(1.25), ["+", "="]),
+            ("Zoom out", lambda: self.strip.zoom(1 / 1.25), "-"),
+            ("Nominal speed", self.strip.reset_zoom, "0"),
+            ("Go to time…", self.go_to_time_dialog, "Ctrl+G"),
+        ]
+        for text, slot, keys in items:
+            nav.addAction(self._action(text, slot, keys))
+        nav.addSeparator()
+        for cls in AAMI_CLASSES:
+            nav.addAction(self._action(f"Next {cls} beat", lambda c=cls: self.jump_class(c, True),
+                                       cls))
+            nav.addAction(self._action(f"Previous {cls} beat",
+                                       lambda c=cls: self.jump_class(c, False), f"Shift+{cls}"))
+
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("&Keys and mouse", self.show_help, "F1"))
+
+        tools = QToolBar("View")
+        tools.setMovable(False)
+        self.addToolBar(tools)
+        tools.addAction(self.open_action)
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Speed "))
+        self.speed_box = QComboBox()
+        for s in SPEEDS_MM_PER_S:
+            self.speed_box.addItem(f"{s:g} mm/s", s)
+        tools.addWidget(self.speed_box)
+        tools.addWidget(QLabel(" Gain "))
+        self.gain_box = QComboBox()
+        for g in GAINS_MM_PER_MV:
+            self.gain_box.addItem(f"{g:g} mm/mV", g)
+        tools.addWidget(self.gain_box)
+        self.speed_box.setCurrentIndex(max(0, self.speed_box.findData(self.prefs.speed_mm_s)))
+        self.gain_box.setCurrentIndex(max(0, self.gain_box.findData(self.prefs.gain_mm_mv)))
+        tools.addSeparator()
+        tools.addWidget(QLabel(" Jump to "))
+        self.class_box = QComboBox()
+        self.class_box.addItems(list(AAMI_CLASSES))
+        self.class_box.setCurrentText("V")
+        tools.addWidget(self.class_box)
+        tools.addAction(self._action("◀ Prev", lambda: self.jump_class(
+            self.class_box.currentText(), False), tip="Previous beat of this class (Shift+letter)"))
+        tools.addAction(self._action("Next ▶", lambda: self.jump_class(
+            self.class_box.currentText(), True), tip="Next beat of this class (its letter key)"))
+        tools.addSeparator()
+        tools.addAction(self._action("Go to…", self.go_to_time_dialog))
+        self.speed_label = QLabel()
+        tools.addWidget(self.speed_label)
+
+    def _connect(self) -> None:
+        r = self.runner
+        r.loaded.connect(self._on_loaded)
+        r.model_ready.connect(self._on_model_ready)
+        r.progress.connect(self._on_progress)
+        r.beats.connect(self._on_beats)
+        r.finished.connect(self._on_finished)
+        r.failed.connect(self._on_failed)
+        r.cancelled.connect(self._on_cancelled)
+        self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.strip.range_changed.connect(self._on_strip_range)
+        self.strip.cursor_moved.connect(self._on_cursor)
+        self.strip.caliper_measured.connect(
+            lambda m: self.caliper_label.setText("Calipers: " + m.text()))
+        self.strip.beat_clicked.connect(self.select_beat)
+        self.overview.window_moved.connect(lambda t0, t1: self.strip.show_window(t0, t1 - t0))
+        self.overview.clicked_at.connect(self.strip.center_on)
+        self.rhythm.episode_activated.connect(self.show_episode)
+        self.table.beat_activated.connect(self.select_beat)
+        self.speed_box.currentIndexChanged.connect(self._on_scale_changed)
+        self.gain_box.currentIndexChanged.connect(self._on_scale_changed)
+        # The hover readout is refreshed at most every 30 ms, not on every mouse event.
+        self._cursor_timer = QTimer(self, singleShot=True, interval=30)
+        self._cursor_timer.timeout.connect(self._render_cursor)
+        self._cursor = (0.0, 0, 0.0)
+        # Streamed blocks refresh the overview trend at most twice a second.
+        self._trend_timer = QTimer(self, singleShot=True, interval=500)
+        self._trend_timer.timeout.connect(lambda: self.overview.set_beats(self.session.beats))
+
+    def showEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(ev)
+        self._on_scale_changed()  # the screen is known only once shown
+
+    # =============================================================== commands
+    def open_path(self, path: str | Path) -> None:
+        """Open ``path`` and analyse it; a running analysis is cancelled first."""
+        path = Path(path)
+        self._open_started = time.perf_counter()
+        self.time_to_signal_s = None
+        self.runner.start(path=path, options=self.prefs.analysis_options(),
+                          classifier=self.prefs.classifier(self.weights))
+        self._pending_path = path
+        self.session.stage = "opening"
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        self._render_phase(opening=True)
+
+    def open_dialog(self) -> None:
+        start = str(self.settings.recent_files()[0]) if self.settings.recent_files() else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Open ECG record",
+                                              str(Path(start).parent) if start else "",
+                                              FILE_FILTER)
+        if path:
+            self.open_path(path)
+
+    def reanalyse(self) -> None:
+        if self.session.record is None:
+            return
+        self.session.restart()
+        self._reset_beat_views()
+        self.runner.start(record=self.session.record, options=self.prefs.analysis_options(),
+                          classifier=self.prefs.classifier(self.weights))
+        self._render_phase()
+
+    def cancel_analysis(self) -> None:
+        if self.runner.busy:
+            self.runner.cancel()
+        else:
+            self.strip.calipers.hide()
+            self.caliper_label.clear()
+
+    def open_preferences(self) -> None:
+        import torch
+
+        dialog = PreferencesDialog(self.prefs, torch.cuda.is_available(), self)
+        if dialog.exec():
+            self.prefs = dialog.preferences()
+            self.settings.set_preferences(self.prefs)
+            self.speed_box.setCurrentIndex(max(0, self.speed_box.findData(self.prefs.speed_mm_s)))
+            self.gain_box.setCurrentIndex(max(0, self.gain_box.findData(self.prefs.gain_mm_mv)))
+
+    def step_beat(self, step: int) -> None:
+        index = self.session.step_beat(step)
+        if index is not None:
+            self._show_selected(index)
+
+    def jump_class(self, cls: str, forward: bool) -> None:
+        if self.session.beats is None:
+            return
+        t = self._reference_time()
+        index = self.session.jump_to_class(cls, t, forward)
+        if index is None:
+            self.statusBar().showMessage(
+                f"No {'later' if forward else 'earlier'} {cls} beat", 3000)
+            return
+        self._show_selected(index)
+
+    def jump_episode(self, forward: bool) -> None:
+        t0, t1 = self.strip.visible_range()
+        episode = self.session.jump_to_episode(t0 + 0.05 * (t1 - t0), forward)
+        if episode is None:
+            self.statusBar().showMessage("No further rhythm episode", 3000)
+            return
+        self.show_episode(episode["start_s"], episode["end_s"])
+
+    def show_episode(self, start_s: float, end_s: float) -> None:
+        """Put the episode's onset near the left of the strip at the current zoom."""
+        span = self._span()
+        self.strip.show_window(start_s - 0.05 * span, span)
+        self.statusBar().showMessage(
+            f"Episode {format_clock(start_s)}–{format_clock(end_s)}", 5000)
+
+    def select_beat(self, index: int) -> None:
+        self.session.select(index)
+        if self.session.selected_beat is not None:
+            self._show_selected(self.session.selected_beat, from_table=True)
+
+    def go_to_time(self, t: float) -> None:
+        self.strip.center_on(t)
+
+    def go_to_time_dialog(self) -> None:
+        if self.session.record is None:
+            return
+        text, ok = QInputDialog.getText(self, "Go to time",
+                                        "Time from the start (hh:mm:ss, mm:ss or seconds):")
+        if not ok:
+            return
+        try:
+            self.go_to_time(parse_clock(text))
+        except ValueError as err:
+            self.statusBar().showMessage(str(err), 5000)
+
+    def show_help(self) -> None:
+        QMessageBox.information(self, "Keys and mouse", (
+            "PgDown/Space, PgUp: page · Left/Right: previous/next beat\n"
+            "N S V F Q: next beat of that class (Shift: previous)\n"
+            "] / [: next/previous rhythm episode · Ctrl+G: go to time\n"
+            "Wheel, + and -: zoom time · 0: nominal speed · drag: pan\n"
+            "Shift+drag: calipers (Δt, rate, ΔV) · Esc: cancel analysis / clear calipers"))
+
+    # ========================================================== worker reports
+    def _on_loaded(self, record, pyramid) -> None:
+        self.session.loaded(record, pyramid)
+        self.time_to_signal_s = time.perf_counter() - self._open_started
+        path = getattr(self, "_pending_path", record.source_path)
+        if path is not None:
+            self.settings.add_recent_file(str(path))
+            self._rebuild_recent_menu()
+        self.setWindowTitle(f"BeatScope — {record.name}")
+        self.strip.set_record(pyramid, record.lead_names, record.duration_s)
+        self.overview.set_record(pyramid, record.duration_s)
+        self._reset_beat_views()
+        self._on_scale_changed()
+        self.strip.refresh()  # paint the signal now, not on the next event-loop pass
+        self._render_phase()
+
+    def _reset_beat_views(self) -> None:
+        beats = self.session.beats
+        self.strip.set_beats(beats)
+        self.table.set_beats(beats)
+        self.overview.set_beats(beats)
+        self.legend.set_counts(None)
+        self.rhythm.set_rhythm(None, self.session.duration_s, pending=True)
+        self.strip.select_time(None)
+
+    def _on_model_ready(self, description: dict | None) -> None:
+        self.session.model = description
+        self._render_model()
+
+    def _on_progress(self, stage: str, fraction: float) -> None:
+        self.session.stage, self.session.progress = stage, fraction
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setFormat(f"{STAGE_TEXT.get(stage, stage)} %p%")
+
+    def _on_beats(self, first: int, samples, labels, probabilities) -> None:
+        self.session.add_beats(first, samples, labels, probabilities)
+        self.strip.schedule_refresh()
+        self.table.beats_added()
+        self.legend.set_counts(self.session.beats.counts())
+        if not self._trend_timer.isActive():
+            self._trend_timer.start()
+
+    def _on_finished(self, result) -> None:
+        replaced = len(self.session.beats or []) != len(result.beats)
+        self.session.finish(result)
+        if replaced:
+            self.strip.set_beats(self.session.beats)
+            self.table.set_beats(self.session.beats)
+        self.strip.schedule_refresh()
+        self.overview.set_beats(self.session.beats)
+        self.legend.set_counts(self.session.beats.counts())
+        self.rhythm.set_rhythm(self.session.rhythm, self.session.duration_s)
+        hr = result.heart_rate.get("mean_bpm")
+        msg = f"{len(result.beats):,} beats" + (f", mean {hr:.0f} bpm" if hr else "")
+        if result.warnings:
+            msg += " — " + result.warnings[-1]
+        self.statusBar().showMessage(msg, 15000)
+        self._render_phase()
+        self.analysis_finished.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self.session.fail(message)
+        self._render_phase()
+        self.show_error(message)
+
+    def _on_cancelled(self) -> None:
+        self.session.cancel()
+        self._render_phase()
+
+    def show_error(self, message: str) -> None:
+        """A message box with the one-line reason; never blocks the event loop."""
+        self.last_error = message
+        log.warning("%s", message)
+        self.statusBar().showMessage(message, 15000)
+        if self._error_box is not None:
+            self._error_box.close()
+        box = QMessageBox(QMessageBox.Icon.Warning, "BeatScope", message,
+                          QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.open()
+        self._error_box = box
+        self.error_shown.emit(message)
+
+    # ============================================================== rendering
+    def _render_phase(self, opening: bool = False) -> None:
+        busy = self.runner.busy
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.cancel_action.setEnabled(True)
+        # nothing is re-analysed while a load is half done or no record is open
+        self.reanalyse_action.setEnabled(self.session.record is not None and not opening)
+        if busy and opening:
+            self.progress.setValue(0)
+            self.progress.setFormat("Opening %p%")
+        phase = self.session.phase
+        if phase in (Phase.CANCELLED, Phase.FAILED) and not busy:
+            self.statusBar().showMessage(
+                f"{self.session.record.name}: {phase.value} — Analysis ▸ Re-analyse to retry",
+                0)
+        self._render_model()
+
+    def _render_model(self) -> None:
+        d = self.session.model
+        if self.session.record is None:
+            self.model_label.setText("")
+        elif d is None:
+            text = "no classifier" if self.session.phase == Phase.DONE else "loading model…"
+            self.model_label.setText(text)
+        else:
+            device = d.get("device", "?")
+            precision = d.get("precision", "")
+            name = d.get("name") or "ensemble"
+            self.model_label.setText(f"Model: {name} · {device.upper()} {precision}")
+
+    def _on_scale_changed(self, *_args) -> None:
+        scale = self.prefs.paper_scale(screen_pixels_per_mm(self)).with_speed(
+            float(self.speed_box.currentData())).with_gain(float(self.gain_box.currentData()))
+        self.strip.set_scale(scale)
+        self._on_strip_range(*self.strip.visible_range())
+
+    def _on_strip_range(self, t0: float, t1: float) -> None:
+        self.overview.show_window(t0, t1)
+        self.speed_label.setText(f"  {self.strip.effective_speed():.3g} mm/s on screen · "
+                                 f"window {t1 - t0:.1f} s")
+
+    def _on_cursor(self, t: float, lead: int, mv: float) -> None:
+        self._cursor = (t, lead, mv)
+        if not self._cursor_timer.isActive():
+            self._cursor_timer.start()
+
+    def _render_cursor(self) -> None:
+        t, lead, mv = self._cursor
+        record = self.session.record
+        if record is None:
+            return
+        self.position_label.setText(
+            f"{format_clock(t, 3)}  {record.lead_names[lead]} {mv:+.2f} mV")
+        beats = self.session.beats
+        hr = None if beats is None else heart_rate_at(beats.sample, beats.fs, t)
+        self.hr_label.setText("HR —" if hr is None else f"HR {hr:.0f} bpm")
+
+    def _show_selected(self, index: int, from_table: bool = False) -> None:
+        t = self.session.beat_time(index)
+        self.strip.select_time(t)
+        self.strip.ensure_visible(t)
+        if not from_table:
+            self.table.select_beat(index)
+        b = self.session.beats
+        p = b.probability[index]
+        prob = "" if p != p else f" (p {p:.2f})"
+        self.statusBar().showMessage(
+            f"Beat {index + 1:,} at {format_clock(t, 3)}: {b.label[index]}{prob}", 5000)
+
+    def _reference_time(self) -> float:
+        """Where class jumps start from: the selected beat, else the window's left edge."""
+        if self.session.selected_beat is not None:
+            return self.session.beat_time(self.session.selected_beat)
+        t0, t1 = self.strip.visible_range()
+        return t0
+
+    def _span(self) -> float:
+        t0, t1 = self.strip.visible_range()
+        return t1 - t0
+
+    def _rebuild_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        files = self.settings.recent_files()
+        for path in files:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # ======================================================== drag, drop, exit
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        if ev.mimeData().hasUrls() and any(u.isLocalFile() for u in ev.mimeData().urls()):
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
+        if files:
+            ev.acceptProposedAction()
+            self.open_path(files[0])
+
+    def closeEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        self.runner.cancel()
+        # a job finishing its current step must not signal into a deleted window
+        self.runner.wait_idle(15_000)
+        super().closeEvent(ev)

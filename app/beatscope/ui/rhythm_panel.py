@@ -1,0 +1,180 @@
+"""Rhythm findings: an episode timeline and a list with counts and burden.
+
+Renders the ``rhythm`` object of an analysis (``episodes``, ``burden``,
+``events``, ``record``); a click on an episode, in the list or on the
+timeline, asks the window to show it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from beatscope.display import format_clock, format_duration
+from beatscope.ui import theme
+from beatscope.ui.strip.time_axis import TimeAxis
+
+EPISODE_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class EpisodeTimeline(pg.PlotWidget):
+    """One row per rhythm label, a bar per episode."""
+
+    clicked_at = Signal(float, int)  # time, row
+
+    def __init__(self, parent=None):
+        super().__init__(parent=parent, axisItems={"bottom": TimeAxis("bottom")},
+                         background="#fafafa")
+        plot = self.getPlotItem()
+        plot.hideButtons()
+        plot.setMenuEnabled(False)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.getAxis("left").setWidth(52)
+        self.bars = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[])
+        plot.addItem(self.bars)
+        self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#0072B2", width=1))
+        plot.addItem(self.cursor, ignoreBounds=True)
+        self.labels: list[str] = []
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.setMinimumHeight(70)
+
+    def set_episodes(self, episodes: list[dict], duration_s: float) -> None:
+        self.labels = sorted({e["label"] for e in episodes})
+        row = {lab: i for i, lab in enumerate(self.labels)}
+        plot = self.getPlotItem()
+        plot.removeItem(self.bars)
+        if episodes:
+            # episodes shorter than a pixel still get a visible sliver
+            min_width = duration_s / 1500
+            x0 = np.array([e["start_s"] for e in episodes], float)
+            x1 = np.maximum(np.array([e["end_s"] for e in episodes], float), x0 + min_width)
+            y = np.array([row[e["label"]] for e in episodes], float)
+            brushes = [pg.mkBrush(theme.rhythm_color(e["label"])) for e in episodes]
+            self.bars = pg.BarGraphItem(x0=x0, x1=x1, y0=y - 0.35, y1=y + 0.35,
+                                        brushes=brushes, pen=pg.mkPen(None))
+        else:
+            self.bars = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[])
+        plot.addItem(self.bars)
+        plot.getAxis("left").setTicks([[(i, lab) for i, lab in enumerate(self.labels)]])
+        plot.setYRange(-0.6, max(0.6, len(self.labels) - 0.4), padding=0)
+        plot.setXRange(0, max(duration_s, 1e-3), padding=0)
+
+    def _on_click(self, ev) -> None:
+        vb = self.getPlotItem().vb
+        if ev.button() == Qt.MouseButton.LeftButton and vb.sceneBoundingRect().contains(
+                ev.scenePos()):
+            p = vb.mapSceneToView(ev.scenePos())
+            self.clicked_at.emit(float(p.x()), int(round(p.y())))
+
+
+class RhythmPanel(QWidget):
+    episode_activated = Signal(float, float)  # start_s, end_s
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.timeline = EpisodeTimeline()
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Finding", "Episodes / time", "Burden"])
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setColumnWidth(0, 150)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.timeline, 1)
+        layout.addWidget(self.tree, 3)
+        layout.addWidget(self.summary)
+        self.episodes: list[dict] = []
+        self.tree.itemClicked.connect(self._on_item)
+        self.tree.itemActivated.connect(self._on_item)
+        self.timeline.clicked_at.connect(self._on_timeline_click)
+        self.set_rhythm(None, 0.0, pending=False)
+
+    def set_rhythm(self, rhythm: dict | None, duration_s: float, pending: bool = False) -> None:
+        self.tree.clear()
+        self.episodes = list((rhythm or {}).get("episodes") or [])
+        self.timeline.set_episodes(self.episodes, duration_s)
+        if rhythm is None:
+            self.summary.setText("Rhythm analysis running…" if pending else "No rhythm analysis.")
+            return
+        by_label: dict[str, list[int]] = {}
+        for i, e in enumerate(self.episodes):
+            by_label.setdefault(e["label"], []).append(i)
+        record_probs = rhythm.get("record") or {}
+        burden = _burden_percent(rhythm.get("burden") or {})
+
+        def longest(label: str) -> float:
+            return max((self.episodes[i]["end_s"] - self.episodes[i]["start_s"]
+                        for i in by_label.get(label, [])), default=0.0)
+
+        present = {k for k, p in record_probs.items() if p >= 0.5}
+        labels = sorted(set(by_label) | present, key=lambda lab: -longest(lab))
+        for label in labels:
+            idx = by_label.get(label, [])
+            total = sum(self.episodes[i]["end_s"] - self.episodes[i]["start_s"] for i in idx)
+            share = burden.get(label)
+            if share is None and duration_s > 0:
+                share = 100.0 * total / duration_s
+            top = QTreeWidgetItem([label, f"{len(idx)} · {format_duration(total)}",
+                                   "" if share is None else f"{share:.1f} %"])
+            top.setForeground(0, theme.rhythm_color(label))
+            for i in sorted(idx, key=lambda i: self.episodes[i]["start_s"]):
+                e = self.episodes[i]
+                child = QTreeWidgetItem([
+                    f"{format_clock(e['start_s'])}–{format_clock(e['end_s'])}",
+                    format_duration(e["end_s"] - e["start_s"]),
+                    f"conf {e.get('confidence', float('nan')):.2f}"])
+                child.setData(0, EPISODE_ROLE, i)
+                top.addChild(child)
+            self.tree.addTopLevelItem(top)
+        self.summary.setText(_events_text(rhythm.get("events") or {}))
+
+    def _on_item(self, item: QTreeWidgetItem, _column: int = 0) -> None:
+        i = item.data(0, EPISODE_ROLE)
+        if i is None and item.childCount():
+            i = item.child(0).data(0, EPISODE_ROLE)
+        if i is not None:
+            e = self.episodes[int(i)]
+            self.episode_activated.emit(float(e["start_s"]), float(e["end_s"]))
+
+    def _on_timeline_click(self, t: float, row: int) -> None:
+        if not (0 <= row < len(self.timeline.labels)):
+            return
+        label = self.timeline.labels[row]
+        hits = [e for e in self.episodes if e["label"] == label and e["start_s"] <= t <= e["end_s"]]
+        if hits:
+            self.episode_activated.emit(float(hits[0]["start_s"]), float(hits[0]["end_s"]))
+
+
+def _burden_percent(burden: dict) -> dict[str, float]:
+    """``{label: percent}`` from the burden object, whichever keys carry percentages."""
+    out: dict[str, float] = {}
+    for key, value in burden.items():
+        if isinstance(value, dict):
+            pct = value.get("percent", value.get("burden_percent"))
+            if isinstance(pct, int | float):
+                out[key.upper()] = float(pct)
+        elif isinstance(value, int | float) and key.lower().endswith(("_percent", "_pct")):
+            out[key.rsplit("_", 1)[0].upper()] = float(value)
+    return out
+
+
+def _events_text(events: dict) -> str:
+    """One line per ectopy/pause event family with its count (and rate per hour)."""
+    lines = []
+    for key, value in events.items():
+        if isinstance(value, dict):
+            count = value.get("count")
+            per_hour = value.get("per_hour")
+            if isinstance(count, int | float):
+                text = f"{key.replace('_', ' ')}: {count:g}"
+                if isinstance(per_hour, int | float):
+                    text += f" ({per_hour:.1f}/h)"
+                lines.append(text)
+        elif isinstance(value, int | float):
+            lines.append(f"{key.replace('_', ' ')}: {value:g}")
+    return "\n".join(lines)

@@ -1,0 +1,238 @@
+"""Opening and analysing a record off the GUI thread.
+
+The pattern follows Orange's ``widgets/utils/concurrent.py``: a ``QRunnable``
+does the work on a ``QThreadPool`` thread and talks back only through the
+signals of a small ``QObject`` created on the GUI thread, so every slot runs on
+the GUI thread (queued connections) and never touches half-built state.
+
+A job goes: load the record and its display pyramid (``loaded``: the window
+can paint the ECG at once), build the classifier, run the engine while
+``beats`` streams each classified block, then ``finished`` with the result.
+Cancelling sets an event that the engine polls between steps; a cancelled or
+superseded job's late signals carry its id, and :class:`AnalysisRunner` drops
+every signal that is not from the current job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from beatscope.analysis import AnalysisOptions
+from beatscope.display import MinMaxPyramid
+from beatscope.errors import BeatScopeError, CancelledError
+from beatscope.io import Record
+
+log = logging.getLogger(__name__)
+
+#: Progress is forwarded at most this often: the engine reports per chunk, and a
+#: flood of queued signals would itself stall the GUI thread.
+PROGRESS_INTERVAL_S = 0.05
+
+_job_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class ClassifierChoice:
+    """Which beat classifier the job builds; None weights = the shipped set."""
+
+    weights: Path | None = None
+    device: str = "auto"
+    enabled: bool = True
+
+
+class JobSignals(QObject):
+    """Everything a job reports; every signal's first argument is the job id."""
+
+    loaded = Signal(int, object, object)  # record, MinMaxPyramid
+    model_ready = Signal(int, object)  # classifier.describe() or None
+    progress = Signal(int, str, float)  # stage, overall fraction 0..1
+    beats = Signal(int, int, object, object, object)  # first, samples, labels, probs
+    finished = Signal(int, object)  # AnalysisResult
+    failed = Signal(int, str)  # one-line reason
+    cancelled = Signal(int)
+
+
+_classifiers: dict[ClassifierChoice, object] = {}
+_classifiers_lock = threading.Lock()
+
+
+def build_classifier(choice: ClassifierChoice):
+    """The BeatClassifier for ``choice``, cached; None without weights or when disabled.
+
+    Raises BeatScopeError (WeightsError) for weights that exist but do not verify.
+    """
+    if not choice.enabled:
+        return None
+    with _classifiers_lock:  # two jobs must not load the same weights twice at once
+        if choice not in _classifiers:
+            from beatscope.models import BeatClassifier, default_weights_dir, load_weight_set
+
+            folder = choice.weights or default_weights_dir()
+            if not (folder / "manifest.json").exists():
+                _classifiers[choice] = None
+            else:
+                try:
+                    model = BeatClassifier(load_weight_set(folder, device="cpu"),
+                                           device=choice.device)
+                except ValueError as err:  # e.g. cuda asked for, none present
+                    raise BeatScopeError(str(err)) from err
+                _classifiers[choice] = model
+        return _classifiers[choice]
+
+
+class AnalysisJob(QRunnable):
+    """Load (unless given a record) and analyse one record, reporting through signals."""
+
+    def __init__(self, signals: JobSignals, *, path: Path | None = None,
+                 record: Record | None = None, options: AnalysisOptions | None = None,
+                 classifier: ClassifierChoice | None = None, fs: float | None = None):
+        super().__init__()
+        if (path is None) == (record is None):
+            raise ValueError("give a path or a loaded record")
+        self.setAutoDelete(True)
+        self.job_id = next(_job_ids)
+        self.signals = signals
+        self.path = path
+        self.record = record
+        self.options = options or AnalysisOptions()
+        self.classifier = classifier or ClassifierChoice()
+        self.fs = fs
+        self._cancel = threading.Event()
+        self._last_progress = 0.0
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:  # on a pool thread
+        jid = self.job_id
+        try:
+            self._run()
+        except CancelledError:
+            self.signals.cancelled.emit(jid)
+        except BeatScopeError as err:
+            self.signals.failed.emit(jid, str(err))
+        except MemoryError:
+            self.signals.failed.emit(jid, "not enough memory to open and analyse this record")
+        except Exception as err:  # a bug: one line for the user, the traceback in the log
+            log.error("analysis job %d failed:\n%s", jid, traceback.format_exc())
+            self.signals.failed.emit(jid, f"internal error ({type(err).__name__}: {err})")
+
+    def _run(self) -> None:
+        from beatscope.analysis import analyze
+        from beatscope.io import load_record
+
+        jid = self.job_id
+        record = self.record
+        if record is None:
+            record = load_record(self.path, fs=self.fs)
+            self._check_cancel()
+            pyramid = MinMaxPyramid(record.signals, record.fs)
+            self._check_cancel()
+            self.signals.loaded.emit(jid, record, pyramid)
+        model = build_classifier(self.classifier)
+        self.signals.model_ready.emit(jid, None if model is None else model.describe())
+        self._check_cancel()
+        result = analyze(
+            record, replace(self.options, classifier=model),
+            progress=self._progress, should_cancel=self._cancel.is_set,
+            on_beats=lambda first, s, lab, p: self.signals.beats.emit(jid, first, s, lab, p))
+        if model is None and self.classifier.enabled:
+            result.warnings.append("no beat-classifier weights found: beats are labelled Q")
+        self._check_cancel()
+        self.signals.finished.emit(jid, result)
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise CancelledError("cancelled")
+
+    def _progress(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if fraction < 1.0 and now - self._last_progress < PROGRESS_INTERVAL_S:
+            return
+        self._last_progress = now
+        self.signals.progress.emit(self.job_id, stage, fraction)
+
+
+class AnalysisRunner(QObject):
+    """Starts jobs, keeps at most one current, and re-emits only the current one's signals.
+
+    Two pool threads: a new record starts loading at once even while the job it
+    replaces finishes the step it is in (the engine polls for cancellation
+    between steps, which can be a few seconds apart in classification).
+    """
+
+    loaded = Signal(object, object)
+    model_ready = Signal(object)
+    progress = Signal(str, float)
+    beats = Signal(int, object, object, object)
+    finished = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+        self.signals = JobSignals(self)
+        s = self.signals
+        s.loaded.connect(lambda j, r, p: self._current(j) and self.loaded.emit(r, p))
+        s.model_ready.connect(lambda j, d: self._current(j) and self.model_ready.emit(d))
+        s.progress.connect(lambda j, st, f: self._current(j) and self.progress.emit(st, f))
+        s.beats.connect(lambda j, f, a, b, c: self._current(j) and self.beats.emit(f, a, b, c))
+        s.finished.connect(self._on_finished)
+        s.failed.connect(self._on_failed)
+        s.cancelled.connect(self._on_cancelled)
+        self._job: AnalysisJob | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def start(self, **job_args) -> int:
+        """Cancel the current job, start a new one; returns its id."""
+        self.cancel()
+        self._job = AnalysisJob(self.signals, **job_args)
+        self.pool.start(self._job)
+        return self._job.job_id
+
+    def cancel(self) -> None:
+        """Cancel the current job; its late signals are ignored from now on."""
+        job, self._job = self._job, None
+        if job is not None:
+            job.cancel()
+            self.cancelled.emit()
+
+    def wait_idle(self, timeout_ms: int = 30_000) -> bool:
+        """Block until no job runs (for shutdown and tests only)."""
+        return self.pool.waitForDone(timeout_ms)
+
+    def _current(self, job_id: int) -> bool:
+        return self._job is not None and self._job.job_id == job_id
+
+    def _on_finished(self, job_id: int, result) -> None:
+        if self._current(job_id):
+            self._job = None
+            self.finished.emit(result)
+
+    def _on_failed(self, job_id: int, message: str) -> None:
+        if self._current(job_id):
+            self._job = None
+            self.failed.emit(message)
+
+    def _on_cancelled(self, job_id: int) -> None:
+        # cancel() already told the window; a job that stops itself is only cleared
+        if self._current(job_id):
+            self._job = None
+            self.cancelled.emit()

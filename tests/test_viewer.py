@@ -1,0 +1,185 @@
+"""The desktop viewer, offscreen: open, stream, paint, navigate, cancel, errors."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from beatscope.aami import AAMI_CLASSES  # noqa: E402
+from beatscope.display import Phase  # noqa: E402
+from beatscope.ui.main_window import MainWindow  # noqa: E402
+from beatscope.ui.settings import Preferences, Settings  # noqa: E402
+
+ANALYSIS_TIMEOUT_MS = 120_000
+SAMPLE = Path(__file__).parents[1] / "resources" / "samples" / "mitdb_208_10min.hea"
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.runner.cancel()
+    w.runner.wait_idle(60_000)
+
+
+def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
+    with qtbot.waitSignal(window.analysis_finished, timeout=ANALYSIS_TIMEOUT_MS):
+        window.open_path(path)
+
+
+def test_open_analyse_paint_marks_match_analysis(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_208.hea")
+    session = window.session
+    assert session.phase is Phase.DONE
+    result = session.result
+    assert len(session.beats) == len(result.beats) > 200
+    np.testing.assert_array_equal(session.beats.label, result.beats.label)
+    assert window.time_to_signal_s is not None and window.time_to_signal_s < 5
+    assert window.model_label.text().startswith("Model:")
+    assert (result.beats.label == "V").sum() > 40  # 208 has frequent PVCs
+
+    # Page through in non-overlapping 10-s windows: every beat is painted once,
+    # with the letter of its class.
+    strip = window.strip
+    painted = {c: set() for c in AAMI_CLASSES}
+    t = 0.0
+    while t < session.duration_s:
+        strip.show_window(t, 10.0)
+        strip.refresh()
+        for cls in AAMI_CLASSES:
+            xs, _ = strip.marks.items[cls].getData()
+            painted[cls].update(np.round(np.asarray(xs) * session.beats.fs).astype(int).tolist())
+        t += 10.0
+    for cls in AAMI_CLASSES:
+        expected = set(result.beats.sample[result.beats.label == cls].tolist())
+        assert painted[cls] == expected, cls
+    # the class legend and the beat table agree with the analysis
+    counts = {c: int((result.beats.label == c).sum()) for c in AAMI_CLASSES}
+    assert f"{counts['V']:,}" in window.legend.labels["V"].text()
+    assert window.table.model.rowCount() == len(result.beats)
+    window.table.filter.setCurrentText("V")
+    assert window.table.model.rowCount() == counts["V"]
+
+
+def test_ventricular_beats_are_coloured_on_the_trace(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    strip = window.strip
+    first_v = window.session.jump_to_class("V", 0.0, True)
+    t = window.session.beat_time(first_v)
+    strip.show_window(t - 2.0, 6.0)
+    strip.refresh()
+    xs, ys = strip.traces.overlays[0]["V"].getData()
+    assert len(xs) > 0
+    finite = np.isfinite(ys)
+    assert np.nanmin(np.abs(xs[finite] - t)) < 0.01  # the segment covers the R peak
+
+
+def test_navigation_keys_and_calipers(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    strip, session = window.strip, window.session
+    strip.show_window(0.0, 10.0)
+    t0, t1 = strip.visible_range()
+    strip.page(1)
+    assert strip.visible_range()[0] == pytest.approx(t0 + 0.9 * (t1 - t0))
+    strip.show_window(0.0, 10.0)
+    window.jump_class("V", forward=True)
+    first_v = session.selected_beat
+    assert session.beats.label[first_v] == "V"
+    assert not (session.beats.label[:first_v] == "V").any()
+    window.step_beat(1)
+    assert session.selected_beat == first_v + 1
+    window.jump_class("V", forward=False)
+    assert session.selected_beat == first_v
+    bt = session.beat_time(first_v)
+    lo, hi = strip.visible_range()
+    assert lo <= bt <= hi
+    span = hi - lo
+    strip.zoom(2.0)
+    assert strip.visible_range()[1] - strip.visible_range()[0] == pytest.approx(span / 2, rel=1e-3)
+    window.go_to_time(60.0)
+    lo, hi = strip.visible_range()
+    assert lo < 60.0 < hi
+
+    # calipers over one RR interval: 60 000 / RR ms
+    r0, r1 = session.beat_time(10), session.beat_time(11)
+    received = []
+    strip.caliper_measured.connect(received.append)
+    strip._on_caliper_drag((r0, 0.0), (r1, 0.5), True, True)
+    m = received[-1]
+    assert m.dt_ms == pytest.approx((r1 - r0) * 1000)
+    assert m.rate_bpm == pytest.approx(60 / (r1 - r0))
+    assert m.dv_mv == pytest.approx(0.5)
+    assert "Calipers" in window.caliper_label.text()
+
+
+def test_cancel_and_open_another_record(qtbot, window, data_dir):
+    with qtbot.waitSignal(window.runner.loaded, timeout=ANALYSIS_TIMEOUT_MS):
+        window.open_path(SAMPLE)
+    with qtbot.waitSignal(window.runner.cancelled, timeout=5_000):
+        window.cancel_analysis()
+    assert window.session.phase is Phase.CANCELLED
+    assert not window.runner.busy
+    # a running analysis is superseded by the next open; only the new record finishes
+    window.open_path(SAMPLE)
+    open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
+    assert window.session.record.name == "mitdb_100"
+    assert window.session.phase is Phase.DONE
+
+
+def test_bad_files_give_a_message_and_keep_the_app_usable(qtbot, window, data_dir, tmp_path):
+    empty = tmp_path / "empty.hea"
+    empty.write_bytes(b"")
+    with qtbot.waitSignal(window.error_shown, timeout=30_000) as blocker:
+        window.open_path(empty)
+    message = blocker.args[0]
+    assert "Traceback" not in message and "\n" not in message
+    assert window.session.phase is Phase.EMPTY
+    missing = tmp_path / "nothing.hea"
+    with qtbot.waitSignal(window.error_shown, timeout=30_000):
+        window.open_path(missing)
+    open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
+    assert window.session.phase is Phase.DONE
+    assert window.settings.recent_files()[0].endswith("mitdb_100.hea")
+
+
+def test_preferences_round_trip(settings):
+    prefs = Preferences(device="cpu", powerline="50", band="paper", speed_mm_s=50.0,
+                        gain_mm_mv=20.0)
+    settings.set_preferences(prefs)
+    assert settings.preferences() == prefs
+    options = prefs.analysis_options()
+    assert options.denoise.powerline == 50
+    settings.store.setValue("preferences/device", "tpu")  # a stale or hand-edited file
+    assert settings.preferences() == Preferences()
+
+
+def test_screenshot_command(tmp_path, data_dir):
+    exe = shutil.which("beatscope", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    png = tmp_path / "shot.png"
+    run = subprocess.run([exe, str(data_dir / "mitdb_119.hea"), "--screenshot", str(png),
+                          "--size", "1000x700"], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert run.returncode == 0, run.stderr
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(png))
+    assert (image.width(), image.height()) == (1000, 700)
