@@ -183,3 +183,23 @@ def test_screenshot_command(tmp_path, data_dir):
 
     image = QImage(str(png))
     assert (image.width(), image.height()) == (1000, 700)
+
+
+def test_drop_a_file_opens_it_and_cursor_readout(qtbot, window, data_dir):
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(data_dir / "mitdb_100.hea"))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.analysis_finished, timeout=ANALYSIS_TIMEOUT_MS):
+        window.dropEvent(event)
+    assert window.session.record.name == "mitdb_100"
+    # the status bar reads the position, the lead and the 8-beat heart rate there
+    window._on_cursor(30.0, 0, 0.25)
+    window._render_cursor()
+    assert window.position_label.text().startswith("00:00:30.000")
+    assert "MLII" in window.position_label.text()
+    hr = float(window.hr_label.text().split()[1])
+    assert 60 <= hr <= 90  # record 100 runs at about 75 bpm

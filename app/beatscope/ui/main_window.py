@@ -8,6 +8,7 @@ navigation lands, and the widgets draw what they are given.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self.last_error: str | None = None
         self._error_box: QMessageBox | None = None
         self._open_started = 0.0
+        self._pending_path: Path | None = None
         self.time_to_signal_s: float | None = None
         self.setWindowTitle("BeatScope")
         self.setAcceptDrops(True)
@@ -302,9 +304,12 @@ class MainWindow(QMainWindow):
             self.caliper_label.clear()
 
     def open_preferences(self) -> None:
-        import torch
-
-        dialog = PreferencesDialog(self.prefs, torch.cuda.is_available(), self)
+        # torch is known once a model has loaded; importing it here would freeze the
+        # window for a second or two, so before that the CUDA choice stays open
+        # (and a job asked to use an absent GPU fails with a clear message).
+        torch = sys.modules.get("torch")
+        cuda = None if torch is None else bool(torch.cuda.is_available())
+        dialog = PreferencesDialog(self.prefs, cuda, self)
         if dialog.exec():
             self.prefs = dialog.preferences()
             self.settings.set_preferences(self.prefs)
@@ -374,7 +379,7 @@ class MainWindow(QMainWindow):
     def _on_loaded(self, record, pyramid) -> None:
         self.session.loaded(record, pyramid)
         self.time_to_signal_s = time.perf_counter() - self._open_started
-        path = getattr(self, "_pending_path", record.source_path)
+        path = self._pending_path or record.source_path
         if path is not None:
             self.settings.add_recent_file(str(path))
             self._rebuild_recent_menu()

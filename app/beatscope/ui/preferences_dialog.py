@@ -21,11 +21,11 @@ def _combo(values, texts) -> QComboBox:
 
 
 class PreferencesDialog(QDialog):
-    def __init__(self, prefs: Preferences, cuda_available: bool, parent=None):
+    def __init__(self, prefs: Preferences, cuda_available: bool | None, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self.device = _combo(DEVICES, _DEVICE_TEXT)
-        if not cuda_available:  # offer only what can run
+        if cuda_available is False:  # offer only what can run
             self.device.model().item(DEVICES.index("cuda")).setEnabled(False)
         self.powerline = _combo(POWERLINES, _POWERLINE_TEXT)
         self.band = _combo(BANDS, _BAND_TEXT)

@@ -187,10 +187,10 @@ class AnalysisRunner(QObject):
         self.pool.setMaxThreadCount(2)
         self.signals = JobSignals(self)
         s = self.signals
-        s.loaded.connect(lambda j, r, p: self._current(j) and self.loaded.emit(r, p))
-        s.model_ready.connect(lambda j, d: self._current(j) and self.model_ready.emit(d))
-        s.progress.connect(lambda j, st, f: self._current(j) and self.progress.emit(st, f))
-        s.beats.connect(lambda j, f, a, b, c: self._current(j) and self.beats.emit(f, a, b, c))
+        s.loaded.connect(self._relay(self.loaded))
+        s.model_ready.connect(self._relay(self.model_ready))
+        s.progress.connect(self._relay(self.progress))
+        s.beats.connect(self._relay(self.beats))
         s.finished.connect(self._on_finished)
         s.failed.connect(self._on_failed)
         s.cancelled.connect(self._on_cancelled)
@@ -217,6 +217,13 @@ class AnalysisRunner(QObject):
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Block until no job runs (for shutdown and tests only)."""
         return self.pool.waitForDone(timeout_ms)
+
+    def _relay(self, signal):
+        """A slot that re-emits a job's report without its id, if the job is current."""
+        def slot(job_id: int, *args) -> None:
+            if self._current(job_id):
+                signal.emit(*args)
+        return slot
 
     def _current(self, job_id: int) -> bool:
         return self._job is not None and self._job.job_id == job_id

@@ -31,7 +31,7 @@ ENVELOPE_POINTS_PER_PIXEL = 2
 MAX_COLOURED_BEATS = 400
 
 
-def _pen(color: str, width: float = 1.2) -> QPen:
+def _pen(color: str, width: float = 1.0) -> QPen:
     pen = QPen(QColor(color))
     pen.setCosmetic(True)
     pen.setWidthF(width)
@@ -64,7 +64,7 @@ class LeadTraces:
             self.curves.append(curve)
             overlay = {}
             for cls in ("S", "V", "F", "Q"):
-                c = pg.PlotCurveItem(pen=_pen(theme.CLASS_COLORS[cls], 1.6), connect="finite")
+                c = pg.PlotCurveItem(pen=_pen(theme.CLASS_COLORS[cls], 1.0), connect="finite")
                 c.setZValue(11)
                 self.plot.addItem(c)
                 overlay[cls] = c
