@@ -74,6 +74,10 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings | None = None, weights: Path | None = None):
         super().__init__()
+        # torch is imported here, on the GUI thread, before the window is shown: its
+        # C initialisation holds the GIL for ~200 ms, and done by the worker when the
+        # first record is analysed it would freeze the window that long (measured).
+        import torch  # noqa: F401
         self.settings = settings or Settings()
         self.prefs = self.settings.preferences()
         self.weights = weights

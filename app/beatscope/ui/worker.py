@@ -15,8 +15,10 @@ every signal that is not from the current job.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import logging
+import sys
 import threading
 import time
 import traceback
@@ -88,6 +90,22 @@ def build_classifier(choice: ClassifierChoice):
         return _classifiers[choice]
 
 
+def release_freed_memory() -> None:
+    """Hand the engine's freed working memory back to the OS.
+
+    The engine's temporaries for a 24-h record (filtered copies, detector
+    features) are freed when it returns, but glibc keeps much of that heap for
+    reuse by the thread that allocated it; the viewer then sits on ~150 MB it
+    no longer uses (measured on a 24-h 3-lead record). ``malloc_trim`` returns it.
+    """
+    if sys.platform != "linux":
+        return
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to trim
+        pass
+
+
 class AnalysisJob(QRunnable):
     """Load (unless given a record) and analyse one record, reporting through signals."""
 
@@ -150,6 +168,7 @@ class AnalysisJob(QRunnable):
             on_beats=lambda first, s, lab, p: self.signals.beats.emit(jid, first, s, lab, p))
         if model is None and self.classifier.enabled:
             result.warnings.append("no beat-classifier weights found: beats are labelled Q")
+        release_freed_memory()
         self._check_cancel()
         self.signals.finished.emit(jid, result)
 
