@@ -1,4 +1,4 @@
-"""The analysis engine: quality -> detect -> denoise -> segment + classify.
+"""The analysis engine: quality -> detect -> denoise -> segment + classify -> rhythm.
 
 Plain Python with two hooks, so the GUI's worker, the CLI and tests drive the
 same code: ``progress(stage, fraction)`` reports where it is, and
@@ -30,6 +30,7 @@ from beatscope.dsp import (
 )
 from beatscope.errors import CancelledError, RecordError
 from beatscope.io import Record, select_model_leads
+from beatscope.rhythm import derive_rhythm
 from beatscope.segment import TEMPLATE_BLOCK, iter_segment_beats, rr_features, with_template
 
 ProgressFn = Callable[[str, float], None]
@@ -182,6 +183,13 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     timings["classify"] = time.perf_counter() - t - t_segment
     step("classify", 1.0)
 
+    # Rhythm findings from the beat sequence (milliseconds even for 24 h, so no
+    # stage or timing of their own). Without a classifier every label is 'Q' and
+    # derive_rhythm makes only the rate, RR-irregularity, pause and noise findings:
+    # the ectopy rules need beat classes.
+    rhythm = derive_rhythm(r_peaks, labels, record.fs, record.duration_s,
+                           quality.unreadable_intervals(), probabilities=probs)
+
     return AnalysisResult(
         record=record,
         beats=BeatTable(sample=r_peaks, label=labels, probability=probs),
@@ -194,4 +202,5 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         warnings=warnings,
         windows=windows,
         classifier=None if classifier is None else classifier.describe(),
+        rhythm=rhythm,
     )

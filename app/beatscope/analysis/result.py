@@ -37,3 +37,5 @@ class AnalysisResult:
     warnings: list[str] = field(default_factory=list)
     windows: np.ndarray | None = None  # (n_beats, 2, 400) when kept
     classifier: dict | None = None  # the classifier's describe(), None when none ran
+    #: ``beatscope.rhythm.derive_rhythm``'s JSON object: record, episodes, events, burden
+    rhythm: dict | None = None

@@ -46,6 +46,7 @@ def summary_dict(result: AnalysisResult) -> dict:
         "warnings": result.warnings,
         "software": _software_versions(),
         "models": result.classifier,  # None: no classifier ran, every beat is Q
+        "rhythm": result.rhythm,
         "beats": beat_columns(result),
     }
 
