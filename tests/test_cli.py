@@ -282,11 +282,29 @@ def test_evaluate_missing_db(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 # --------------------------------------------------------------------------- usage
 
 
-def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_cli(capsys)
-    assert code == 2
+def test_help_lists_the_commands_and_the_viewer(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
     assert out.startswith("usage: beatscope")
-    assert "analyze" in out and "evaluate" in out
+    assert "analyze" in out and "evaluate" in out and "viewer" in out
+
+
+def test_viewer_without_a_display_says_so(monkeypatch, capsys) -> None:
+    # `beatscope` alone opens the viewer; with no display it must not abort in Qt.
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    assert main([]) == 2
+    assert "no display" in capsys.readouterr().err
+
+
+def test_viewer_rejects_bad_options_before_starting_qt(capsys) -> None:
+    assert main(["record.hea", "--size", "big"]) == 2
+    assert "--size" in capsys.readouterr().err
+    assert main(["record.hea", "--goto", "noon"]) == 2
+    assert "not a time" in capsys.readouterr().err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:

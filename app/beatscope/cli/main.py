@@ -17,7 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
     from beatscope.cli import analyze_cmd, evaluate_cmd, train_cmd
 
     parser = argparse.ArgumentParser(
-        prog="beatscope", description="BeatScope ECG analysis and review.")
+        prog="beatscope", description="BeatScope ECG analysis and review.",
+        epilog="Without a command, `beatscope [RECORD] [--screenshot PNG]` opens the desktop "
+               "viewer (`beatscope RECORD --help` lists its options).")
     parser.add_argument("--version", action="version", version=f"beatscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     analyze_cmd.add_parser(sub)
