@@ -131,7 +131,8 @@ class RhythmPanel(QWidget):
                 child.setData(0, EPISODE_ROLE, i)
                 top.addChild(child)
             self.tree.addTopLevelItem(top)
-        self.summary.setText(_events_text(rhythm.get("events") or {}))
+        self.summary.setText(_events_text(rhythm.get("events") or {},
+                                          rhythm.get("burden") or {}))
 
     def _on_item(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         i = item.data(0, EPISODE_ROLE)
@@ -151,30 +152,50 @@ class RhythmPanel(QWidget):
 
 
 def _burden_percent(burden: dict) -> dict[str, float]:
-    """``{label: percent}`` from the burden object, whichever keys carry percentages."""
-    out: dict[str, float] = {}
-    for key, value in burden.items():
-        if isinstance(value, dict):
-            pct = value.get("percent", value.get("burden_percent"))
-            if isinstance(pct, int | float):
-                out[key.upper()] = float(pct)
-        elif isinstance(value, int | float) and key.lower().endswith(("_percent", "_pct")):
-            out[key.rsplit("_", 1)[0].upper()] = float(value)
-    return out
+    """``{label: percent of the analysable time}`` from the rhythm's burden object."""
+    labels = burden.get("labels") or {}
+    return {label: float(v["percent"]) for label, v in labels.items()
+            if isinstance(v, dict) and isinstance(v.get("percent"), int | float)}
 
 
-def _events_text(events: dict) -> str:
-    """One line per ectopy/pause event family with its count (and rate per hour)."""
+def _ectopy_line(name: str, family: dict, per_hour: float | None) -> str:
+    beats = family.get("beats") or 0
+    text = f"{name}: {beats:,} beats"
+    if per_hour is not None:
+        text += f" ({per_hour:.0f}/h)"
+    parts = []
+    for key, singular in (("couplets", "couplet"), ("triplets", "triplet"), ("runs", "run")):
+        n = family.get(key) or 0
+        parts.append(f"{n} {singular if n == 1 else key}")
+    longest = family.get("longest_run_beats")
+    if family.get("runs") and longest:
+        parts[-1] += f" (longest {longest} beats)"
+    return text + " · " + ", ".join(parts)
+
+
+def _events_text(events: dict, burden: dict) -> str:
+    """The ectopy, pause and burden summary under the list, one line per family."""
     lines = []
-    for key, value in events.items():
-        if isinstance(value, dict):
-            count = value.get("count")
-            per_hour = value.get("per_hour")
-            if isinstance(count, int | float):
-                text = f"{key.replace('_', ' ')}: {count:g}"
-                if isinstance(per_hour, int | float):
-                    text += f" ({per_hour:.1f}/h)"
-                lines.append(text)
-        elif isinstance(value, int | float):
-            lines.append(f"{key.replace('_', ' ')}: {value:g}")
+    per_hour = events.get("per_hour") or {}
+    if events.get("ectopy_assessed"):
+        for key, name, rate in (("ventricular", "Ventricular", "pvc"),
+                                ("supraventricular", "Supraventricular", "pac")):
+            family = events.get(key)
+            if isinstance(family, dict):
+                lines.append(_ectopy_line(name, family, per_hour.get(rate)))
+    else:
+        lines.append("Ectopy: not assessed (no beat classifier)")
+    pauses = events.get("pauses") or {}
+    if isinstance(pauses, dict):
+        text = f"Pauses: {pauses.get('count') or 0}"
+        if pauses.get("longest_s"):
+            text += f" (longest {pauses['longest_s']:.1f} s)"
+        lines.append(text)
+    if isinstance(burden.get("af_percent"), int | float):
+        text = f"AF burden {burden['af_percent']:.1f} %"
+        if burden.get("analysable_s") is not None:
+            text += f" of {format_duration(burden['analysable_s'])} analysable"
+        if burden.get("unreadable_s"):
+            text += f"; {format_duration(burden['unreadable_s'])} unreadable"
+        lines.append(text)
     return "\n".join(lines)
