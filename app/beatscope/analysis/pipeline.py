@@ -65,6 +65,10 @@ class AnalysisOptions:
     keep_windows: bool = False
     #: None: every beat is labelled Q (unclassified).
     classifier: Classifier | None = None
+    #: The learned rhythm model whose AF window probabilities are fused with the RR
+    #: rules (``beatscope.rhythm.model.RhythmModel``); "default": the shipped one in
+    #: model_weights/rhythm (rules alone when it is absent); None: rules alone.
+    rhythm_model: object | None = "default"
 
 
 def detect_with_quality(x: np.ndarray, fs: float, quality: QualityReport,
@@ -81,6 +85,26 @@ def detect_with_quality(x: np.ndarray, fs: float, quality: QualityReport,
         return np.zeros(0, dtype=np.int64)
     return detect_r_peaks(x, fs, config, weights, progress=progress,
                           should_cancel=should_cancel)
+
+
+def _rhythm_model_windows(record: Record, rhythm_model: object | None,
+                          warnings: list[str]):
+    """The rhythm model's window probabilities for ``derive_rhythm``, or None (no
+    model, no weights, or a model failure: then the rules decide alone)."""
+    if rhythm_model is None:
+        return None
+    try:
+        if isinstance(rhythm_model, str):
+            from beatscope.rhythm.model import load_default_rhythm_model
+
+            rhythm_model = load_default_rhythm_model()
+            if rhythm_model is None:
+                return None
+        windows = rhythm_model.windows(record.signals, record.fs, record.lead_names)
+        return rhythm_model.model_input(windows)
+    except Exception as err:  # the rules still run; the model's failure is reported
+        warnings.append(f"rhythm model not used ({type(err).__name__}: {err})")
+        return None
 
 
 def lead_view(x: np.ndarray, leads: list[int]) -> np.ndarray:
@@ -204,7 +228,8 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     # derive_rhythm makes only the rate, RR-irregularity, pause and noise findings:
     # the ectopy rules need beat classes.
     rhythm = derive_rhythm(r_peaks, labels, record.fs, record.duration_s,
-                           quality.unreadable_intervals(), probabilities=probs)
+                           quality.unreadable_intervals(), probabilities=probs,
+                           model=_rhythm_model_windows(record, options.rhythm_model, warnings))
 
     return AnalysisResult(
         record=record,

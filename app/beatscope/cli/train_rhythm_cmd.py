@@ -1,0 +1,69 @@
+"""``beatscope train-rhythm``: train and cross-validate the rhythm model (CNN + BiLSTM)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from beatscope.errors import BeatScopeError
+
+_SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train-rhythm", help="train the rhythm model (CNN + one BiLSTM layer) on CinC 2017 "
+                             "and MIT-BIH",
+        description="Record-wise k-fold cross-validation on CinC 2017 (stratified) with the "
+                    "MIT-BIH records spread over the folds, then one model on all the data; "
+                    "early stopping and per-label thresholds on held-out training records. "
+                    "Writes weights plus manifest.json to OUT (folds under OUT/folds/K). "
+                    "Seeded; logs to OUT/train.log.")
+    p.add_argument("--cinc", type=Path, default=_SHARED / "cinc2017",
+                   help="CinC 2017 folder (REFERENCE.csv, cinc2017.npz, read_cinc2017.py)")
+    p.add_argument("--mitdb", type=Path, default=_SHARED / "mitdb",
+                   help="MIT-BIH Arrhythmia Database folder ('' to leave it out)")
+    p.add_argument("--out", type=Path, required=True, help="folder for weights and manifest")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
+    p.add_argument("--only-folds", default=None, metavar="K,K",
+                   help="run only these folds (finished folds in OUT/folds are kept and pooled)")
+    p.add_argument("--no-final", action="store_true",
+                   help="cross-validate only; do not train the all-data model")
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--samples-per-epoch", type=int, default=8000)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--patience", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--cinc-limit", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from beatscope.training.rhythm_trainer import RhythmTrainConfig, run_cv
+
+    if not (args.cinc / "REFERENCE.csv").is_file():
+        raise BeatScopeError(f"{args.cinc}: CinC 2017 folder not found (pass --cinc)")
+    mitdb = args.mitdb if str(args.mitdb) else None
+    if mitdb is not None and not mitdb.is_dir():
+        raise BeatScopeError(f"{mitdb}: MIT-BIH folder not found (pass --mitdb, or '')")
+    cfg = RhythmTrainConfig(folds=args.folds, epochs=args.epochs,
+                            samples_per_epoch=args.samples_per_epoch, batch=args.batch,
+                            lr=args.lr, patience=args.patience, seed=args.seed,
+                            precision=args.precision, threads=args.threads)
+    only = [int(k) for k in args.only_folds.split(",")] if args.only_folds else None
+    command = "beatscope " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = run_cv(cfg, args.cinc, mitdb, args.out, command, folds_to_run=only,
+                    final=not args.no_final, cinc_limit=args.cinc_limit)
+    cv = result.get("cv") or (result.get("metrics") or {}).get("cross_validation")
+    if cv:
+        pooled = cv["pooled"]
+        print(f"cross-validation ({len(cv['folds_present'])} folds): challenge F1 (N,A,O) "
+              f"{pooled['challenge_f1_nao']}, F1 " +
+              ", ".join(f"{c} {v}" for c, v in pooled["f1"].items()))
+    print(f"{args.out}: written")
+    return 0
