@@ -79,7 +79,8 @@ class RhythmPanel(QWidget):
         self.tree.setHeaderLabels(["Finding", "Episodes / time", "Burden"])
         self.tree.setRootIsDecorated(True)
         self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 150)
+        self.tree.setColumnWidth(0, 170)  # fits "00:00:23–00:00:42"
+        self.tree.setColumnWidth(1, 90)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)

@@ -18,7 +18,7 @@ from beatscope.ui import theme
 
 MARK_SIZE_PX = 13
 #: Horizontal pixels per mark when thinning a zoomed-out window.
-PIXELS_PER_MARK = 6
+PIXELS_PER_MARK = 14  # about a letter wide, so thinned marks never overlap
 
 
 def letter_symbol(letter: str) -> QPainterPath:
