@@ -203,3 +203,39 @@ def test_drop_a_file_opens_it_and_cursor_readout(qtbot, window, data_dir):
     assert "MLII" in window.position_label.text()
     hr = float(window.hr_label.text().split()[1])
     assert 60 <= hr <= 90  # record 100 runs at about 75 bpm
+
+
+def test_rhythm_episodes_listed_and_navigable(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")  # ventricular bigeminy
+    episodes = window.session.episodes
+    assert any(e["label"] == "BIGU" for e in episodes)
+    tree = window.rhythm.tree
+    labels = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
+    assert "BIGU" in labels
+    window.strip.show_window(0.0, 10.0)
+    first = min(episodes, key=lambda e: e["start_s"])
+    window.jump_episode(forward=True)
+    t0, t1 = window.strip.visible_range()
+    if first["start_s"] > 0.05 * (t1 - t0):  # an episode at 0 s is already in view
+        assert t0 < first["start_s"] < t1
+    # a click on an episode in the list shows it
+    bigu = tree.topLevelItem(labels.index("BIGU")).child(0)
+    received = []
+    window.rhythm.episode_activated.connect(lambda a, b: received.append((a, b)))
+    window.rhythm._on_item(bigu)
+    start, _ = received[-1]
+    t0, t1 = window.strip.visible_range()
+    assert t0 <= start <= t1
+
+
+def test_preferences_dialog_edits_and_returns_preferences(qtbot):
+    from beatscope.ui.preferences_dialog import PreferencesDialog
+
+    dialog = PreferencesDialog(Preferences(), cuda_available=False)
+    qtbot.addWidget(dialog)
+    cuda_item = dialog.device.model().item(dialog.device.findData("cuda"))
+    assert not cuda_item.isEnabled()  # no GPU: not offered
+    dialog.powerline.setCurrentIndex(dialog.powerline.findData("50"))
+    dialog.speed.setCurrentIndex(dialog.speed.findData(50.0))
+    prefs = dialog.preferences()
+    assert prefs.powerline == "50" and prefs.speed_mm_s == 50.0 and prefs.device == "auto"
