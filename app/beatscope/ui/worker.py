@@ -15,10 +15,8 @@ every signal that is not from the current job.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import logging
-import sys
 import threading
 import time
 import traceback
@@ -31,6 +29,7 @@ from beatscope.analysis import AnalysisOptions
 from beatscope.display import MinMaxPyramid
 from beatscope.errors import BeatScopeError, CancelledError
 from beatscope.io import Record
+from beatscope.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +87,6 @@ def build_classifier(choice: ClassifierChoice):
                     raise BeatScopeError(str(err)) from err
                 _classifiers[choice] = model
         return _classifiers[choice]
-
-
-def release_freed_memory() -> None:
-    """Hand the engine's freed working memory back to the OS.
-
-    The engine's temporaries for a 24-h record (filtered copies, detector
-    features) are freed when it returns, but glibc keeps much of that heap for
-    reuse by the thread that allocated it; the viewer then sits on ~150 MB it
-    no longer uses (measured on a 24-h 3-lead record). ``malloc_trim`` returns it.
-    """
-    if sys.platform != "linux":
-        return
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to trim
-        pass
 
 
 class AnalysisJob(QRunnable):
