@@ -239,3 +239,55 @@ def test_preferences_dialog_edits_and_returns_preferences(qtbot):
     dialog.speed.setCurrentIndex(dialog.speed.findData(50.0))
     prefs = dialog.preferences()
     assert prefs.powerline == "50" and prefs.speed_mm_s == 50.0 and prefs.device == "auto"
+
+
+def _bad_records(tmp_path: Path, data_dir: Path) -> dict[str, Path]:
+    """Broken copies of a shipped excerpt, one per kind of bad input."""
+    out = {}
+    hea_text = (data_dir / "mitdb_100.hea").read_text()
+    # a .dat cut to a few bytes
+    (tmp_path / "cut.hea").write_text(hea_text.replace("mitdb_100", "cut"))
+    (tmp_path / "cut.dat").write_bytes((data_dir / "mitdb_100.dat").read_bytes()[:30])
+    out["truncated .dat"] = tmp_path / "cut.hea"
+    # a header that is not a header
+    (tmp_path / "junk.hea").write_text("this is not a WFDB header\n\x00\x01")
+    out["unparseable header"] = tmp_path / "junk.hea"
+    # an impossible sampling rate
+    first, *rest = hea_text.replace("mitdb_100", "rate").splitlines()
+    parts = first.split()
+    parts[2] = "0"
+    (tmp_path / "rate.hea").write_text("\n".join([" ".join(parts), *rest]) + "\n")
+    (tmp_path / "rate.dat").write_bytes((data_dir / "mitdb_100.dat").read_bytes())
+    out["zero sampling rate"] = tmp_path / "rate.hea"
+    # a CSV whose every sample is NaN
+    (tmp_path / "nan.csv").write_text("time,II\n" + "".join(f"{i / 250},nan\n"
+                                                             for i in range(5000)))
+    out["all-NaN CSV"] = tmp_path / "nan.csv"
+    return out
+
+
+def test_bad_input_gives_one_line_and_keeps_the_open_record(qtbot, window, data_dir, tmp_path):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    beats_before = len(window.session.beats)
+    for kind, path in _bad_records(tmp_path, data_dir).items():
+        with qtbot.waitSignal(window.error_shown, timeout=30_000) as blocker:
+            window.open_path(path)
+        message = blocker.args[0]
+        assert "\n" not in message and "Traceback" not in message, kind
+        assert path.stem in message or path.name in message, (kind, message)
+        # the record on screen and its analysis are untouched
+        assert window.session.record.name == "mitdb_119", kind
+        assert window.session.phase is Phase.DONE and len(window.session.beats) == beats_before
+
+
+def test_flat_line_is_analysed_with_a_warning(qtbot, window, tmp_path):
+    import wfdb
+
+    flat = np.zeros((360 * 20, 2))
+    wfdb.wrsamp("flat", fs=360, units=["mV", "mV"], sig_name=["MLII", "V1"], p_signal=flat,
+                fmt=["16", "16"], adc_gain=[200.0, 200.0], baseline=[0, 0],
+                write_dir=str(tmp_path))
+    open_and_wait(qtbot, window, tmp_path / "flat.hea")
+    assert len(window.session.beats) == 0
+    assert any("no readable ECG" in w for w in window.session.result.warnings)
+    assert "no readable ECG" in window.statusBar().currentMessage()
