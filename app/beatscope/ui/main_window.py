@@ -8,7 +8,6 @@ navigation lands, and the widgets draw what they are given.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from pathlib import Path
 
@@ -308,12 +307,9 @@ class MainWindow(QMainWindow):
             self.caliper_label.clear()
 
     def open_preferences(self) -> None:
-        # torch is known once a model has loaded; importing it here would freeze the
-        # window for a second or two, so before that the CUDA choice stays open
-        # (and a job asked to use an absent GPU fails with a clear message).
-        torch = sys.modules.get("torch")
-        cuda = None if torch is None else bool(torch.cuda.is_available())
-        dialog = PreferencesDialog(self.prefs, cuda, self)
+        import torch  # already imported by __init__: free here
+
+        dialog = PreferencesDialog(self.prefs, bool(torch.cuda.is_available()), self)
         if dialog.exec():
             self.prefs = dialog.preferences()
             self.settings.set_preferences(self.prefs)
