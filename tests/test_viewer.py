@@ -291,3 +291,19 @@ def test_flat_line_is_analysed_with_a_warning(qtbot, window, tmp_path):
     assert len(window.session.beats) == 0
     assert any("no readable ECG" in w for w in window.session.result.warnings)
     assert "no readable ECG" in window.statusBar().currentMessage()
+
+
+def test_unreadable_file_does_not_stop_the_running_analysis(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.hea"
+    bad.write_text("not a header\n")
+    finished = []
+    window.analysis_finished.connect(lambda: finished.append(True))
+    with qtbot.waitSignal(window.runner.loaded, timeout=ANALYSIS_TIMEOUT_MS):
+        window.open_path(SAMPLE)
+    assert window.runner.busy
+    with qtbot.waitSignal(window.error_shown, timeout=30_000):
+        window.open_path(bad)
+    # the sample's analysis carries on to the end and is shown
+    qtbot.waitUntil(lambda: bool(finished), timeout=ANALYSIS_TIMEOUT_MS)
+    assert window.session.record.name == SAMPLE.stem
+    assert window.session.phase is Phase.DONE

@@ -244,6 +244,7 @@ class MainWindow(QMainWindow):
         r.beats.connect(self._on_beats)
         r.finished.connect(self._on_finished)
         r.failed.connect(self._on_failed)
+        r.open_failed.connect(self._on_open_failed)
         r.cancelled.connect(self._on_cancelled)
         self.cancel_button.clicked.connect(self.cancel_analysis)
         self.strip.range_changed.connect(self._on_strip_range)
@@ -271,7 +272,7 @@ class MainWindow(QMainWindow):
 
     # =============================================================== commands
     def open_path(self, path: str | Path) -> None:
-        """Open ``path`` and analyse it; a running analysis is cancelled first."""
+        """Open ``path`` and analyse it; the running analysis stops once it has loaded."""
         path = Path(path)
         self._open_started = time.perf_counter()
         self.time_to_signal_s = None
@@ -280,7 +281,7 @@ class MainWindow(QMainWindow):
         self._pending_path = path
         self.session.stage = "opening"
         self.statusBar().showMessage(f"Opening {path.name}…")
-        self._render_phase(opening=True)
+        self._render_phase()
 
     def open_dialog(self) -> None:
         start = str(self.settings.recent_files()[0]) if self.settings.recent_files() else ""
@@ -440,6 +441,10 @@ class MainWindow(QMainWindow):
         self._render_phase()
         self.show_error(message)
 
+    def _on_open_failed(self, message: str) -> None:
+        self._render_phase()  # the record on screen, if any, carries on as it was
+        self.show_error(message)
+
     def _on_cancelled(self) -> None:
         self.session.cancel()
         self._render_phase()
@@ -459,14 +464,14 @@ class MainWindow(QMainWindow):
         self.error_shown.emit(message)
 
     # ============================================================== rendering
-    def _render_phase(self, opening: bool = False) -> None:
-        busy = self.runner.busy
+    def _render_phase(self) -> None:
+        busy, opening = self.runner.busy, self.runner.opening
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
         self.cancel_action.setEnabled(True)
         # nothing is re-analysed while a load is half done or no record is open
         self.reanalyse_action.setEnabled(self.session.record is not None and not opening)
-        if busy and opening:
+        if opening and self.session.phase is not Phase.ANALYSING:
             self.progress.setValue(0)
             self.progress.setFormat("Opening %p%")
         phase = self.session.phase

@@ -168,11 +168,16 @@ class AnalysisJob(QRunnable):
 
 
 class AnalysisRunner(QObject):
-    """Starts jobs, keeps at most one current, and re-emits only the current one's signals.
+    """Starts jobs and re-emits only the reports of the ones that still matter.
 
-    Two pool threads: a new record starts loading at once even while the job it
-    replaces finishes the step it is in (the engine polls for cancellation
-    between steps, which can be a few seconds apart in classification).
+    A job opening a new file does not stop the analysis on screen until its
+    record has loaded: a file that turns out to be unreadable then costs the
+    user nothing, and the running analysis goes on. Once the new record is
+    loaded the old job is cancelled and its late reports are dropped.
+
+    Two pool threads: the new record loads while the job it replaces finishes
+    the step it is in (the engine polls for cancellation between steps, which
+    can be a few seconds apart in classification).
     """
 
     loaded = Signal(object, object)
@@ -180,7 +185,10 @@ class AnalysisRunner(QObject):
     progress = Signal(str, float)
     beats = Signal(int, object, object, object)
     finished = Signal(object)
+    #: the analysis of the record on screen failed
     failed = Signal(str)
+    #: a file could not be opened; whatever was on screen is untouched
+    open_failed = Signal(str)
     cancelled = Signal()
 
     def __init__(self, parent: QObject | None = None):
@@ -189,31 +197,45 @@ class AnalysisRunner(QObject):
         self.pool.setMaxThreadCount(2)
         self.signals = JobSignals(self)
         s = self.signals
-        s.loaded.connect(self._relay(self.loaded))
+        s.loaded.connect(self._on_loaded)
         s.model_ready.connect(self._relay(self.model_ready))
         s.progress.connect(self._relay(self.progress))
         s.beats.connect(self._relay(self.beats))
         s.finished.connect(self._on_finished)
         s.failed.connect(self._on_failed)
         s.cancelled.connect(self._on_cancelled)
-        self._job: AnalysisJob | None = None
+        self._job: AnalysisJob | None = None  # analysing the record on screen
+        self._opening: AnalysisJob | None = None  # loading the record that replaces it
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        return self._job is not None or self._opening is not None
+
+    @property
+    def opening(self) -> bool:
+        return self._opening is not None
 
     def start(self, **job_args) -> int:
-        """Cancel the current job, start a new one; returns its id."""
-        self.cancel()
-        self._job = AnalysisJob(self.signals, **job_args)
-        self.pool.start(self._job)
-        return self._job.job_id
+        """Start a job for a file (``path=``) or for the record on screen (``record=``)."""
+        job = AnalysisJob(self.signals, **job_args)
+        if job.record is None:
+            if self._opening is not None:  # a newer open supersedes a pending one
+                self._opening.cancel()
+            self._opening = job
+        else:  # re-analysis replaces the running analysis at once
+            if self._job is not None:
+                self._job.cancel()
+            self._job = job
+        self.pool.start(job)
+        return job.job_id
 
     def cancel(self) -> None:
-        """Cancel the current job; its late signals are ignored from now on."""
-        job, self._job = self._job, None
-        if job is not None:
+        """Cancel every running job; their late reports are ignored from now on."""
+        jobs = [j for j in (self._job, self._opening) if j is not None]
+        self._job = self._opening = None
+        for job in jobs:
             job.cancel()
+        if jobs:
             self.cancelled.emit()
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
@@ -230,13 +252,27 @@ class AnalysisRunner(QObject):
     def _current(self, job_id: int) -> bool:
         return self._job is not None and self._job.job_id == job_id
 
+    def _is_opening(self, job_id: int) -> bool:
+        return self._opening is not None and self._opening.job_id == job_id
+
+    def _on_loaded(self, job_id: int, record, pyramid) -> None:
+        if not self._is_opening(job_id):
+            return
+        if self._job is not None:  # superseded: the window now shows the new record
+            self._job.cancel()
+        self._job, self._opening = self._opening, None
+        self.loaded.emit(record, pyramid)
+
     def _on_finished(self, job_id: int, result) -> None:
         if self._current(job_id):
             self._job = None
             self.finished.emit(result)
 
     def _on_failed(self, job_id: int, message: str) -> None:
-        if self._current(job_id):
+        if self._is_opening(job_id):
+            self._opening = None
+            self.open_failed.emit(message)
+        elif self._current(job_id):
             self._job = None
             self.failed.emit(message)
 
@@ -245,3 +281,5 @@ class AnalysisRunner(QObject):
         if self._current(job_id):
             self._job = None
             self.cancelled.emit()
+        elif self._is_opening(job_id):
+            self._opening = None
