@@ -427,6 +427,13 @@ class MainWindow(QMainWindow):
         self.strip.schedule_refresh()
         self.overview.set_beats(self.session.beats)
         self.legend.set_counts(self.session.beats.counts())
+        # The rhythm list (thousands of episodes on a 24-h record) is built in its
+        # own event-loop turn, so it and the trend above never add up to one stall.
+        QTimer.singleShot(0, lambda: self._show_findings(result))
+
+    def _show_findings(self, result) -> None:
+        if self.session.result is not result:  # another record took over meanwhile
+            return
         self.rhythm.set_rhythm(self.session.rhythm, self.session.duration_s)
         hr = result.heart_rate.get("mean_bpm")
         msg = f"{len(result.beats):,} beats" + (f", mean {hr:.0f} bpm" if hr else "")
