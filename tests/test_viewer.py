@@ -307,3 +307,20 @@ def test_unreadable_file_does_not_stop_the_running_analysis(qtbot, window, tmp_p
     qtbot.waitUntil(lambda: bool(finished), timeout=ANALYSIS_TIMEOUT_MS)
     assert window.session.record.name == SAMPLE.stem
     assert window.session.phase is Phase.DONE
+
+
+def test_beat_table_and_strip_follow_each_other(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    table, session = window.table, window.session
+    table.filter.setCurrentText("V")
+    # moving through the filtered table (click or arrow keys) selects that beat
+    table.view.setCurrentIndex(table.model.index(3, 0))
+    beat = int(table.model.rows[3])
+    assert session.beats.label[beat] == "V" and session.selected_beat == beat
+    lo, hi = window.strip.visible_range()
+    assert lo <= session.beat_time(beat) <= hi
+    # and stepping on the strip moves the table's selection, without echoing back
+    window.jump_class("V", forward=True)
+    nxt = session.selected_beat
+    assert nxt > beat and session.beats.label[nxt] == "V"
+    assert int(table.model.rows[table.view.currentIndex().row()]) == nxt

@@ -8,7 +8,7 @@ per-row Python callback would take seconds over a 100k-beat Holter record.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -143,7 +143,9 @@ class BeatTable(QWidget):
         layout.addWidget(self.view)
         self.filter.currentTextChanged.connect(self._on_filter)
         self.view.clicked.connect(self._on_clicked)
-        self.view.activated.connect(self._on_clicked)
+        # arrow keys in the table move through the beats on the strip too
+        self.view.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self._on_clicked(current))
         self._update_count()
 
     def set_beats(self, beats: BeatStore | None) -> None:
@@ -157,12 +159,15 @@ class BeatTable(QWidget):
     def select_beat(self, beat: int | None) -> None:
         """Highlight ``beat`` (if the filter shows it) without emitting ``beat_activated``."""
         row = None if beat is None else self.model.row_of_beat(beat)
+        # the strip already shows this beat: do not echo it back as a user choice
+        blocker = QSignalBlocker(self.view.selectionModel())
         if row is None:
             self.view.clearSelection()
-            return
-        index = self.model.index(row, 0)
-        self.view.selectRow(row)
-        self.view.scrollTo(index, QAbstractItemView.ScrollHint.EnsureVisible)
+        else:
+            self.view.selectRow(row)
+            self.view.scrollTo(self.model.index(row, 0),
+                               QAbstractItemView.ScrollHint.EnsureVisible)
+        blocker.unblock()
 
     def _on_filter(self, cls: str) -> None:
         self.model.set_class_filter(cls)
