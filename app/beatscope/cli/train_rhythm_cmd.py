@@ -28,13 +28,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="folder for weights and manifest")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (0: none)")
     p.add_argument("--only-folds", default=None, metavar="K,K",
-                   help="run only these folds (finished folds in OUT/folds are kept and pooled)")
+                   help="run only these folds (finished folds in OUT/folds are kept and pooled); "
+                        "'' runs none (the all-data model only)")
     p.add_argument("--no-final", action="store_true",
                    help="cross-validate only; do not train the all-data model")
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--samples-per-epoch", type=int, default=8000)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--channels", default="16,32,48,64,64",
+                   help="output channels of the 5 strided conv blocks")
+    p.add_argument("--hidden", type=int, default=64, help="BiLSTM units per direction")
     p.add_argument("--patience", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
@@ -53,9 +57,12 @@ def run(args: argparse.Namespace) -> int:
         raise BeatScopeError(f"{mitdb}: MIT-BIH folder not found (pass --mitdb, or '')")
     cfg = RhythmTrainConfig(folds=args.folds, epochs=args.epochs,
                             samples_per_epoch=args.samples_per_epoch, batch=args.batch,
-                            lr=args.lr, patience=args.patience, seed=args.seed,
+                            lr=args.lr, patience=args.patience, hidden=args.hidden,
+                            channels=tuple(int(c) for c in args.channels.split(",")),
+                            seed=args.seed,
                             precision=args.precision, threads=args.threads)
-    only = [int(k) for k in args.only_folds.split(",")] if args.only_folds else None
+    only = (None if args.only_folds is None
+            else [int(k) for k in args.only_folds.split(",") if k.strip()])
     command = "beatscope " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = run_cv(cfg, args.cinc, mitdb, args.out, command, folds_to_run=only,
                     final=not args.no_final, cinc_limit=args.cinc_limit)

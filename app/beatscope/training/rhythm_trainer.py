@@ -55,6 +55,7 @@ class RhythmTrainConfig:
     weight_decay: float = 1e-3
     dropout: float = 0.3
     hidden: int = 64
+    channels: tuple[int, ...] = (16, 32, 48, 64, 64)
     balance_alpha: float = 0.5  # each record/window drawn with weight count(class)^-alpha
     mit_share: float = 0.25  # share of each batch drawn from MIT-BIH windows
     val_share: float = 0.10
@@ -70,7 +71,8 @@ class RhythmTrainConfig:
 
 
 def new_model(cfg: RhythmTrainConfig) -> RhythmCnnBiLstm:
-    return RhythmCnnBiLstm(n_classes=len(LABELS), hidden=cfg.hidden, dropout=cfg.dropout)
+    return RhythmCnnBiLstm(n_classes=len(LABELS), channels=cfg.channels, hidden=cfg.hidden,
+                           dropout=cfg.dropout)
 
 
 class Sampler:
