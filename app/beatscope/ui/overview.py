@@ -15,8 +15,11 @@ from beatscope.display import BeatStore, MinMaxPyramid, heart_rate_trend
 from beatscope.ui import theme
 from beatscope.ui.strip.time_axis import TimeAxis
 
-#: Heart-rate bins across the record (a median rate each).
+#: Heart-rate bins across the record (a median rate each), at most...
 TREND_BINS = 600
+#: ...and none shorter than this, so a short record's trend is a line of a few
+#: beats per bin rather than scattered single intervals.
+MIN_TREND_BIN_S = 5.0
 #: Envelope points across the record.
 ENVELOPE_POINTS = 3000
 
@@ -79,7 +82,8 @@ class OverviewStrip(pg.GraphicsLayoutWidget):
         if beats is None or len(beats) < 2 or self.duration_s <= 0:
             self.hr_curve.setData([], [])
             return
-        t, hr = heart_rate_trend(beats.sample, beats.fs, self.duration_s, TREND_BINS)
+        n_bins = int(np.clip(self.duration_s / MIN_TREND_BIN_S, 1, TREND_BINS))
+        t, hr = heart_rate_trend(beats.sample, beats.fs, self.duration_s, n_bins)
         self.hr_curve.setData(t, hr)
         finite = hr[np.isfinite(hr)]
         if len(finite):
