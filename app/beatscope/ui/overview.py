@@ -42,6 +42,7 @@ class OverviewStrip(pg.GraphicsLayoutWidget):
             plot.getAxis("left").setWidth(44)
         self.ecg_plot.hideAxis("bottom")
         self.ecg_plot.getAxis("left").setTicks([[]])
+        self.ecg_plot.getAxis("left").enableAutoSIPrefix(False)  # no "(x0.001)" on a label
         self.ecg_plot.setLabel("left", "ECG")
         self.hr_plot.setLabel("left", "bpm")
         self.hr_plot.setXLink(self.ecg_plot)

@@ -29,7 +29,8 @@ ZOOM_STEP = 1.25
 
 
 class StripViewBox(pg.ViewBox):
-    """Time-only pan and zoom; Shift+left-drag is handed to the calipers instead."""
+    """Wheel zooms time only; drag pans (time, and the lead stack when it is taller
+    than the window); Shift+left-drag is handed to the calipers instead."""
 
     caliper_drag = Signal(object, object, bool, bool)  # start (x,y), now (x,y), first, last
 
@@ -49,7 +50,7 @@ class StripViewBox(pg.ViewBox):
             self.caliper_drag.emit((start.x(), start.y()), (now.x(), now.y()),
                                    ev.isStart(), ev.isFinish())
             return
-        super().mouseDragEvent(ev, axis=0)
+        super().mouseDragEvent(ev)  # the y pan is enabled only when leads overflow
 
 
 class StripView(pg.PlotWidget):
@@ -111,7 +112,7 @@ class StripView(pg.PlotWidget):
             self.removeItem(label)
         self.lead_labels = []
         for name in lead_names:
-            label = pg.TextItem(name, color="#333", anchor=(0, 1.1))
+            label = pg.TextItem(name, color="#333", anchor=(0, 0))  # hangs below the band top
             label.setZValue(25)
             self.addItem(label, ignoreBounds=True)
             self.lead_labels.append(label)
@@ -201,7 +202,18 @@ class StripView(pg.PlotWidget):
         self.traces.update(t0, t1, width)
         self.marks.update(self.beats, t0, t1, width)
         for label, offset in zip(self.lead_labels, self.traces.offsets, strict=False):
-            label.setPos(t0, offset + 0.45 * self.spacing_mv)
+            label.setPos(t0, offset + 0.5 * self.spacing_mv)
+
+    def scroll_leads(self, first_lead: int) -> None:
+        """Show the stack from ``first_lead`` down (when it is taller than the window)."""
+        (y0, y1) = self.box.viewRange()[1]
+        top = 0.5 * self.spacing_mv - first_lead * self.spacing_mv
+        self.box.setYRange(top - (y1 - y0), top, padding=0)
+
+    def visible_leads(self) -> list[int]:
+        """Leads whose baseline is inside the window."""
+        (y0, y1) = self.box.viewRange()[1]
+        return [i for i, off in enumerate(self.traces.offsets) if y0 <= off <= y1]
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(ev)
@@ -225,14 +237,27 @@ class StripView(pg.PlotWidget):
         return max(1, int(self.box.height()) or self.height())
 
     def _layout_leads(self) -> None:
-        """Stack the leads and set the amplitude range the gain implies."""
+        """Stack the leads and set the amplitude range the gain implies.
+
+        The gain is never bent to fit: when the stack is taller than the window
+        (12 leads at 10 mm/mV), the first leads show and a vertical drag scrolls.
+        """
         n = max(1, len(self._lead_names))
         height_mv = self.scale.millivolts_for_height(self._plot_height())
         self.spacing_mv = self.scale.lead_spacing_mv(self._plot_height(), n)
         offsets = -np.arange(n) * self.spacing_mv
         self.traces.set_offsets(offsets)
-        top = 0.5 * self.spacing_mv + max(0.0, height_mv - n * self.spacing_mv) / 2
-        self.box.setYRange(top - height_mv, top, padding=0)
+        stack_top = 0.5 * self.spacing_mv
+        stack_bottom = stack_top - n * self.spacing_mv
+        overflow = n * self.spacing_mv > height_mv + 1e-9
+        self.box.setMouseEnabled(x=True, y=overflow)
+        if overflow:
+            self.box.setLimits(yMin=stack_bottom, yMax=stack_top)
+            self.box.setYRange(stack_top - height_mv, stack_top, padding=0)
+        else:
+            top = stack_top + (height_mv - n * self.spacing_mv) / 2
+            self.box.setLimits(yMin=None, yMax=None)
+            self.box.setYRange(top - height_mv, top, padding=0)
         self.marks.set_height(0.42 * self.spacing_mv)
         self.schedule_refresh()
 
