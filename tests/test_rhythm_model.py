@@ -56,6 +56,15 @@ def test_windows_cover_any_length_and_rate() -> None:
         assert abs(len(y) - 1200) <= 1 and y.dtype == np.float32
 
 
+@pytest.mark.parametrize("fs", [100.0, 257.0, 360.0, 500.0])
+def test_chunked_preprocessing_matches_one_piece(fs: float) -> None:
+    x = np.random.default_rng(0).normal(size=int(95 * fs)).astype(np.float32)
+    whole = to_model_rate(x, fs, chunk_s=1e9)
+    chunked = to_model_rate(x, fs, chunk_s=20, margin_s=5)
+    assert len(whole) == len(chunked)
+    assert np.abs(whole - chunked)[500:-500].max() < 1e-3
+
+
 def _weight_set(folder: Path) -> Path:
     torch.manual_seed(1)
     save_weight_set(folder, {"rhythm": RhythmCnnBiLstm()},

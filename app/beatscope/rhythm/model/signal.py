@@ -21,16 +21,40 @@ from .network import MODEL_FS, WINDOW_SAMPLES
 HIGHPASS_HZ = 0.5
 
 
-def to_model_rate(x: np.ndarray, fs: float) -> np.ndarray:
+def to_model_rate(x: np.ndarray, fs: float, chunk_s: float = 600.0,
+                  margin_s: float = 30.0) -> np.ndarray:
     """One lead (1-D, mV) at ``fs`` -> float32 at 100 Hz, baseline removed.
 
     Polyphase resampling (with its anti-alias filter), then a 2nd-order
     Butterworth high-pass at 0.5 Hz, forward and backward (no phase shift).
+    Long leads go through in ``chunk_s`` pieces with ``margin_s`` of signal on
+    each side that is filtered and dropped, so a 24-h lead never has more than a
+    few float64 copies of ten minutes in memory; the result matches the one-piece
+    computation to float32 rounding away from the record's own ends.
     """
-    x = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
     ratio = Fraction(MODEL_FS / float(fs)).limit_denominator(1000)
-    if ratio != 1:
-        x = sps.resample_poly(x, ratio.numerator, ratio.denominator).astype(np.float32)
+    up, down = ratio.numerator, ratio.denominator
+    step = max(down, int(chunk_s * fs) // down * down)  # chunk starts on a multiple of down
+    margin = max(down, int(margin_s * fs) // down * down)
+    n = len(x)
+    if n <= step + 2 * margin:
+        return _model_rate_piece(x, up, down)
+    pieces = []
+    for start in range(0, n, step):
+        lo, hi = max(0, start - margin), min(n, start + step + margin)
+        y = _model_rate_piece(x[lo:hi], up, down)
+        first = (start - lo) * up // down
+        count = (min(n, start + step) - start) * up // down
+        if start + step >= n:  # the last piece runs to the end
+            count = len(y) - first
+        pieces.append(y[first:first + count])
+    return np.concatenate(pieces)
+
+
+def _model_rate_piece(x: np.ndarray, up: int, down: int) -> np.ndarray:
+    x = np.nan_to_num(np.asarray(x, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    if (up, down) != (1, 1):
+        x = sps.resample_poly(x, up, down).astype(np.float32)
     if len(x) > 12:
         sos = sps.butter(2, HIGHPASS_HZ, btype="highpass", fs=MODEL_FS, output="sos")
         x = sps.sosfiltfilt(sos, x).astype(np.float32)
