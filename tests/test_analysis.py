@@ -78,7 +78,8 @@ def test_beat_count_matches_reference(name: str) -> None:
 
 def test_stage_timings_present() -> None:
     res = analysed("mitdb_100")
-    assert set(res.timings_s) == {"quality", "detect", "denoise", "segment", "classify"}
+    assert set(res.timings_s) == {"quality", "detect", "denoise", "segment", "classify",
+                                  "rhythm"}
     assert all(isinstance(v, float) and 0.0 <= v < 60.0 for v in res.timings_s.values())
 
 
@@ -104,7 +105,7 @@ def test_progress_is_monotonic_and_ends_at_one() -> None:
     stages = [s for s, _ in calls]
     fractions = [f for _, f in calls]
     assert set(stages) <= set(STAGES)
-    assert stages[0] == "quality" and stages[-1] == "classify"
+    assert stages[0] == "quality" and stages[-1] == "rhythm"
     # Stages come in pipeline order.
     order = [STAGES.index(s) for s in stages]
     assert order == sorted(order)

@@ -43,7 +43,7 @@ BeatsFn = Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None]
 MIN_DURATION_S = 3.0
 
 #: Stage weights for one overall progress fraction (measured shares of run time).
-STAGES = {"quality": 0.10, "detect": 0.35, "denoise": 0.15, "classify": 0.40}
+STAGES = {"quality": 0.10, "detect": 0.33, "denoise": 0.15, "classify": 0.37, "rhythm": 0.05}
 _STAGE_START = {name: sum(list(STAGES.values())[:i]) for i, name in enumerate(STAGES)}
 
 
@@ -223,13 +223,17 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     timings["classify"] = time.perf_counter() - t - t_segment
     step("classify", 1.0)
 
-    # Rhythm findings from the beat sequence (milliseconds even for 24 h, so no
-    # stage or timing of their own). Without a classifier every label is 'Q' and
-    # derive_rhythm makes only the rate, RR-irregularity, pause and noise findings:
-    # the ectopy rules need beat classes.
+    # Rhythm findings: the learned model's window probabilities (about 4 s for
+    # 24 h) fused with the rules on the beat sequence. Without a classifier every
+    # label is 'Q' and derive_rhythm makes only the rate, RR-irregularity, pause
+    # and noise findings: the ectopy rules need beat classes.
+    step("rhythm")
+    t = time.perf_counter()
     rhythm = derive_rhythm(r_peaks, labels, record.fs, record.duration_s,
                            quality.unreadable_intervals(), probabilities=probs,
                            model=_rhythm_model_windows(record, options.rhythm_model, warnings))
+    timings["rhythm"] = time.perf_counter() - t
+    step("rhythm", 1.0)
 
     return AnalysisResult(
         record=record,

@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat);;WFDB (*.hea);;"
                "EDF/BDF (*.edf *.bdf);;CSV (*.csv);;MATLAB (*.mat);;All files (*)")
 STAGE_TEXT = {"quality": "Checking signal quality", "detect": "Detecting beats",
-              "denoise": "Filtering", "classify": "Classifying beats"}
+              "denoise": "Filtering", "classify": "Classifying beats",
+              "rhythm": "Rhythm findings"}
 
 
 def screen_pixels_per_mm(widget: QWidget) -> float:
