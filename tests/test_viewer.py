@@ -219,7 +219,11 @@ def test_rhythm_episodes_listed_and_navigable(qtbot, window, data_dir):
     if first["start_s"] > 0.05 * (t1 - t0):  # an episode at 0 s is already in view
         assert t0 < first["start_s"] < t1
     # a click on an episode in the list shows it
-    bigu = tree.topLevelItem(labels.index("BIGU")).child(0)
+    top = tree.topLevelItem(labels.index("BIGU"))
+    assert top.childCount() == 0  # episode rows are made on first expansion
+    tree.expandItem(top)
+    assert top.childCount() == sum(e["label"] == "BIGU" for e in episodes)
+    bigu = top.child(0)
     received = []
     window.rhythm.episode_activated.connect(lambda a, b: received.append((a, b)))
     window.rhythm._on_item(bigu)

@@ -17,12 +17,14 @@ from beatscope.detect.filters import running_median
 
 
 def candidate_peaks(feat: np.ndarray, distance: int, floor: float,
-                    chunk: int = 1 << 22) -> np.ndarray:
+                    chunk: int = 1 << 19) -> np.ndarray:
     """Samples that are the maximum of the feature within +-``distance`` and >= ``floor``.
 
     Equivalent to ``find_peaks(feat, distance=..., height=...)`` on a smooth
     feature, but works in float32 chunks: find_peaks copies a 24-h feature to
-    float64 (250 MB) first. On a plateau the first sample is kept.
+    float64 (250 MB) first. Chunks stay short because scipy.ndimage holds the GIL:
+    a 4M-sample call froze the viewer's GUI thread for tens of milliseconds.
+    On a plateau the first sample is kept.
     """
     n = len(feat)
     size = 2 * distance + 1

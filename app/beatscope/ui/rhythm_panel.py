@@ -17,6 +17,7 @@ from beatscope.ui import theme
 from beatscope.ui.strip.time_axis import TimeAxis
 
 EPISODE_ROLE = Qt.ItemDataRole.UserRole + 1
+PENDING_ROLE = Qt.ItemDataRole.UserRole + 2  # episode indices not yet made into rows
 
 
 class EpisodeTimeline(pg.PlotWidget):
@@ -32,8 +33,7 @@ class EpisodeTimeline(pg.PlotWidget):
         plot.setMenuEnabled(False)
         plot.setMouseEnabled(x=False, y=False)
         plot.getAxis("left").setWidth(52)
-        self.bars = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[])
-        plot.addItem(self.bars)
+        self.bars: list[pg.BarGraphItem] = []
         self.cursor = pg.InfiniteLine(angle=90, pen=pg.mkPen("#0072B2", width=1))
         plot.addItem(self.cursor, ignoreBounds=True)
         self.labels: list[str] = []
@@ -41,22 +41,24 @@ class EpisodeTimeline(pg.PlotWidget):
         self.setMinimumHeight(70)
 
     def set_episodes(self, episodes: list[dict], duration_s: float) -> None:
+        """One bar item per label (a 24-h record has thousands of episodes; one item
+        with a brush per bar costs pyqtgraph a Python loop per bar)."""
         self.labels = sorted({e["label"] for e in episodes})
-        row = {lab: i for i, lab in enumerate(self.labels)}
         plot = self.getPlotItem()
-        plot.removeItem(self.bars)
-        if episodes:
-            # episodes shorter than a pixel still get a visible sliver
-            min_width = duration_s / 1500
-            x0 = np.array([e["start_s"] for e in episodes], float)
-            x1 = np.maximum(np.array([e["end_s"] for e in episodes], float), x0 + min_width)
-            y = np.array([row[e["label"]] for e in episodes], float)
-            brushes = [pg.mkBrush(theme.rhythm_color(e["label"])) for e in episodes]
-            self.bars = pg.BarGraphItem(x0=x0, x1=x1, y0=y - 0.35, y1=y + 0.35,
-                                        brushes=brushes, pen=pg.mkPen(None))
-        else:
-            self.bars = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[])
-        plot.addItem(self.bars)
+        for item in self.bars:
+            plot.removeItem(item)
+        self.bars = []
+        min_width = duration_s / 1500  # episodes shorter than a pixel stay visible
+        for row, label in enumerate(self.labels):
+            mine = [e for e in episodes if e["label"] == label]
+            x0 = np.array([e["start_s"] for e in mine], float)
+            x1 = np.maximum(np.array([e["end_s"] for e in mine], float), x0 + min_width)
+            bars = pg.BarGraphItem(x0=x0, x1=x1, y0=np.full(len(mine), row - 0.35),
+                                   y1=np.full(len(mine), row + 0.35),
+                                   brush=pg.mkBrush(theme.rhythm_color(label)),
+                                   pen=pg.mkPen(None))
+            plot.addItem(bars)
+            self.bars.append(bars)
         plot.getAxis("left").setTicks([[(i, lab) for i, lab in enumerate(self.labels)]])
         plot.setYRange(-0.6, max(0.6, len(self.labels) - 0.4), padding=0)
         plot.setXRange(0, max(duration_s, 1e-3), padding=0)
@@ -90,6 +92,7 @@ class RhythmPanel(QWidget):
         layout.addWidget(self.tree, 3)
         layout.addWidget(self.summary)
         self.episodes: list[dict] = []
+        self.tree.itemExpanded.connect(self._fill)
         self.tree.itemClicked.connect(self._on_item)
         self.tree.itemActivated.connect(self._on_item)
         self.timeline.clicked_at.connect(self._on_timeline_click)
@@ -123,22 +126,38 @@ class RhythmPanel(QWidget):
             top = QTreeWidgetItem([label, f"{len(idx)} · {format_duration(total)}",
                                    "" if share is None else f"{share:.1f} %"])
             top.setForeground(0, theme.rhythm_color(label))
-            for i in sorted(idx, key=lambda i: self.episodes[i]["start_s"]):
-                e = self.episodes[i]
-                child = QTreeWidgetItem([
-                    f"{format_clock(e['start_s'])}–{format_clock(e['end_s'])}",
-                    format_duration(e["end_s"] - e["start_s"]),
-                    f"conf {e.get('confidence', float('nan')):.2f}"])
-                child.setData(0, EPISODE_ROLE, i)
-                top.addChild(child)
+            # Episode rows are made when the label is first expanded: a 24-h record
+            # has thousands, and building them all at once stalled the window.
+            top.setData(0, PENDING_ROLE, sorted(idx, key=lambda i: self.episodes[i]["start_s"]))
+            top.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator
+                                        if idx else
+                                        QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicator)
             self.tree.addTopLevelItem(top)
         self.summary.setText(_events_text(rhythm.get("events") or {},
                                           rhythm.get("burden") or {}))
 
+    def _fill(self, top: QTreeWidgetItem) -> None:
+        """Create a label's episode rows (once)."""
+        pending = top.data(0, PENDING_ROLE)
+        if not pending:
+            return
+        top.setData(0, PENDING_ROLE, None)
+        children = []
+        for i in pending:
+            e = self.episodes[i]
+            child = QTreeWidgetItem([
+                f"{format_clock(e['start_s'])}–{format_clock(e['end_s'])}",
+                format_duration(e["end_s"] - e["start_s"]),
+                f"conf {e.get('confidence', float('nan')):.2f}"])
+            child.setData(0, EPISODE_ROLE, i)
+            children.append(child)
+        top.addChildren(children)
+
     def _on_item(self, item: QTreeWidgetItem, _column: int = 0) -> None:
         i = item.data(0, EPISODE_ROLE)
-        if i is None and item.childCount():
-            i = item.child(0).data(0, EPISODE_ROLE)
+        if i is None:  # a label row: its first episode
+            self._fill(item)
+            i = item.child(0).data(0, EPISODE_ROLE) if item.childCount() else None
         if i is not None:
             e = self.episodes[int(i)]
             self.episode_activated.emit(float(e["start_s"]), float(e["end_s"]))
