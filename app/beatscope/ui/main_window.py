@@ -8,6 +8,7 @@ navigation lands, and the widgets draw what they are given.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 
@@ -51,6 +52,8 @@ from beatscope.ui.worker import AnalysisRunner
 
 log = logging.getLogger(__name__)
 
+#: GIL switch interval for the GUI process (Python's default is 5 ms).
+SWITCH_INTERVAL_S = 0.001
 FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat);;WFDB (*.hea);;"
                "EDF/BDF (*.edf *.bdf);;CSV (*.csv);;MATLAB (*.mat);;All files (*)")
 STAGE_TEXT = {"quality": "Checking signal quality", "detect": "Detecting beats",
@@ -74,10 +77,20 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings | None = None, weights: Path | None = None):
         super().__init__()
-        # torch is imported here, on the GUI thread, before the window is shown: its
-        # C initialisation holds the GIL for ~200 ms, and done by the worker when the
-        # first record is analysed it would freeze the window that long (measured).
+        # torch and the model packages are imported here, on the GUI thread, before
+        # the window is shown. Imported by the worker when the first record is
+        # analysed they froze the window: torch's C initialisation holds the GIL for
+        # ~200 ms, and PySide's import hook reads every newly imported module's
+        # source (inspect.getsource) under the import lock, ~70 ms (both measured).
         import torch  # noqa: F401
+
+        import beatscope.models  # noqa: F401
+        import beatscope.rhythm.model  # noqa: F401
+
+        # While the worker runs Python code, every Python callback of a repaint
+        # (pyqtgraph paints through many) waits up to the GIL switch interval; at
+        # the default 5 ms the first paint of a 24-h record took ~60 ms.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.settings = settings or Settings()
         self.prefs = self.settings.preferences()
         self.weights = weights
