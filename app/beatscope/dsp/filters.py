@@ -128,13 +128,37 @@ def baseline_kernel(fs: float, short_s: float = 0.2, long_s: float = 0.6,
         out = np.empty_like(block)
         for lead in range(n_leads):
             # 1-D median filters are much faster than one 2-D call with size (w, 1).
-            b = ndimage.median_filter(means[lead], size=w1, mode="nearest")
-            b = ndimage.median_filter(b, size=w2, mode="nearest")
+            b = median_filter_1d(means[lead], w1)
+            b = median_filter_1d(b, w2)
             base = np.interp(t, centres, b) if q > 1 else b
             out[lead] = base if return_baseline else block[lead] - base
         return out
 
     return kernel
+
+
+#: Samples per scipy.ndimage call in ``median_filter_1d``. ndimage holds the GIL,
+#: and one call over a long chunk froze the viewer's GUI thread for tens of ms.
+MEDIAN_PIECE = 1 << 15
+
+
+def median_filter_1d(a: np.ndarray, size: int, piece: int = MEDIAN_PIECE) -> np.ndarray:
+    """``ndimage.median_filter(a, size, mode="nearest")`` of a 1-D array, in pieces.
+
+    Identical output: each piece is filtered with ``size // 2`` real samples of
+    margin on both sides, so only the array's own ends see the "nearest" padding.
+    """
+    n = len(a)
+    if n <= piece:
+        return ndimage.median_filter(a, size=size, mode="nearest")
+    half = size // 2
+    out = np.empty_like(a)
+    for start in range(0, n, piece):
+        stop = min(n, start + piece)
+        lo, hi = max(0, start - half), min(n, stop + half)
+        out[start:stop] = ndimage.median_filter(a[lo:hi], size=size,
+                                                mode="nearest")[start - lo:stop - lo]
+    return out
 
 
 def baseline_overlap(fs: float, long_s: float = 0.6) -> int:
