@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         self._render_phase()
+        self.runner.warm_up(self.prefs.classifier(self.weights))
 
     # ================================================================= layout
     def _build_central(self) -> None:

@@ -89,6 +89,25 @@ def build_classifier(choice: ClassifierChoice):
         return _classifiers[choice]
 
 
+class ClassifierWarmUp(QRunnable):
+    """Verify and load the classifier before any record needs it.
+
+    Done while the window is idle, the weights' hashing and loading do not
+    compete for the GIL with the first paint of a freshly opened record. Errors
+    are left for the analysis job to report (it builds through the same cache).
+    """
+
+    def __init__(self, choice: ClassifierChoice):
+        super().__init__()
+        self.choice = choice
+
+    def run(self) -> None:
+        try:
+            build_classifier(self.choice)
+        except Exception:  # reported by the job that needs the classifier
+            log.debug("classifier warm-up failed", exc_info=True)
+
+
 class AnalysisJob(QRunnable):
     """Load (unless given a record) and analyse one record, reporting through signals."""
 
@@ -237,6 +256,10 @@ class AnalysisRunner(QObject):
             job.cancel()
         if jobs:
             self.cancelled.emit()
+
+    def warm_up(self, choice: ClassifierChoice) -> None:
+        """Load ``choice``'s classifier in the background, ahead of the first record."""
+        self.pool.start(ClassifierWarmUp(choice))
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Block until no job runs (for shutdown and tests only)."""
