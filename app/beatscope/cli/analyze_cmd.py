@@ -10,10 +10,14 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from beatscope.errors import BeatScopeError
+
+if TYPE_CHECKING:
+    from beatscope.analysis.classifier_cache import ClassifierSpec
 
 
 @dataclass(frozen=True)
@@ -51,36 +55,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-@dataclass(frozen=True)
-class ClassifierSpec:
-    """How to build the classifier; picklable, so each --jobs worker loads its own."""
-
-    weights: Path | None
-    device: str
-    required: bool  # an explicit --weights must load; the default set may be absent
-    threads: int | None = None  # torch threads per process: --jobs workers share the CPUs
-
-
-_CLASSIFIERS: dict[ClassifierSpec, object] = {}
-
-
-def load_classifier(spec: ClassifierSpec | None):
-    """The BeatClassifier for ``spec`` (cached per process), or None without weights."""
-    if spec is None:
-        return None
-    if spec not in _CLASSIFIERS:
-        from beatscope.models import BeatClassifier, default_weights_dir, load_weight_set
-
-        folder = spec.weights or default_weights_dir()
-        if not spec.required and not (folder / "manifest.json").exists():
-            _CLASSIFIERS[spec] = None
-        else:
-            weight_set = load_weight_set(folder, device="cpu")
-            _CLASSIFIERS[spec] = BeatClassifier(weight_set, device=spec.device,
-                                                num_threads=spec.threads)
-    return _CLASSIFIERS[spec]
-
-
 def _options(args: argparse.Namespace):
     from beatscope.analysis import AnalysisOptions
     from beatscope.dsp import BAND_DEFAULT, BAND_PAPER, DenoiseConfig
@@ -91,6 +65,8 @@ def _options(args: argparse.Namespace):
 
 
 def _classifier_spec(args: argparse.Namespace) -> ClassifierSpec | None:
+    from beatscope.analysis.classifier_cache import ClassifierSpec
+
     if args.no_classify:
         return None
     threads = None
@@ -107,6 +83,7 @@ def analyze_one(path: Path, out_dir: Path, fs: float | None, options,
     from dataclasses import replace
 
     from beatscope.analysis import analyze
+    from beatscope.analysis.classifier_cache import load_classifier
     from beatscope.cli.output import write_beats, write_summary
     from beatscope.io import load_record
 
@@ -142,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise BeatScopeError(f"cannot create output folder {args.out}: {err.strerror}") from err
+    from beatscope.analysis.classifier_cache import load_classifier
+
     options = _options(args)
     spec = _classifier_spec(args)
     if spec is not None and spec.required:

@@ -13,9 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 
 from beatscope.analysis import AnalysisOptions
+from beatscope.analysis.classifier_cache import ClassifierSpec
 from beatscope.display.paper import DEFAULT_GAIN, DEFAULT_SPEED, PaperScale
 from beatscope.dsp import BAND_DEFAULT, BAND_PAPER, DenoiseConfig
-from beatscope.ui.worker import ClassifierChoice
 
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
@@ -36,8 +36,8 @@ class Preferences:
         band = BAND_PAPER if self.band == "paper" else BAND_DEFAULT
         return AnalysisOptions(denoise=DenoiseConfig(powerline=powerline, band=band))
 
-    def classifier(self, weights: Path | None = None) -> ClassifierChoice:
-        return ClassifierChoice(weights=weights, device=self.device)
+    def classifier(self, weights: Path | None = None) -> ClassifierSpec:
+        return ClassifierSpec(weights=weights, device=self.device)
 
     def paper_scale(self, pixels_per_mm: float) -> PaperScale:
         return PaperScale(self.speed_mm_s, self.gain_mm_mv, pixels_per_mm)

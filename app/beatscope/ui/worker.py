@@ -20,12 +20,13 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from beatscope.analysis import AnalysisOptions
+from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
 from beatscope.display import MinMaxPyramid
 from beatscope.errors import BeatScopeError, CancelledError
 from beatscope.io import Record
@@ -40,15 +41,6 @@ PROGRESS_INTERVAL_S = 0.05
 _job_ids = itertools.count(1)
 
 
-@dataclass(frozen=True)
-class ClassifierChoice:
-    """Which beat classifier the job builds; None weights = the shipped set."""
-
-    weights: Path | None = None
-    device: str = "auto"
-    enabled: bool = True
-
-
 class JobSignals(QObject):
     """Everything a job reports; every signal's first argument is the job id."""
 
@@ -61,32 +53,15 @@ class JobSignals(QObject):
     cancelled = Signal(int)
 
 
-_classifiers: dict[ClassifierChoice, object] = {}
-_classifiers_lock = threading.Lock()
+def build_classifier(spec: ClassifierSpec | None):
+    """The shared per-process classifier for ``spec`` (None: no classifier).
 
-
-def build_classifier(choice: ClassifierChoice):
-    """The BeatClassifier for ``choice``, cached; None without weights or when disabled.
-
-    Raises BeatScopeError (WeightsError) for weights that exist but do not verify.
+    A device torch cannot use becomes a one-line BeatScopeError for the window.
     """
-    if not choice.enabled:
-        return None
-    with _classifiers_lock:  # two jobs must not load the same weights twice at once
-        if choice not in _classifiers:
-            from beatscope.models import BeatClassifier, default_weights_dir, load_weight_set
-
-            folder = choice.weights or default_weights_dir()
-            if not (folder / "manifest.json").exists():
-                _classifiers[choice] = None
-            else:
-                try:
-                    model = BeatClassifier(load_weight_set(folder, device="cpu"),
-                                           device=choice.device)
-                except ValueError as err:  # e.g. cuda asked for, none present
-                    raise BeatScopeError(str(err)) from err
-                _classifiers[choice] = model
-        return _classifiers[choice]
+    try:
+        return load_classifier(spec)
+    except ValueError as err:  # e.g. cuda asked for, none present
+        raise BeatScopeError(str(err)) from err
 
 
 class ClassifierWarmUp(QRunnable):
@@ -97,7 +72,7 @@ class ClassifierWarmUp(QRunnable):
     are left for the analysis job to report (it builds through the same cache).
     """
 
-    def __init__(self, choice: ClassifierChoice):
+    def __init__(self, choice: ClassifierSpec):
         super().__init__()
         self.choice = choice
 
@@ -113,7 +88,7 @@ class AnalysisJob(QRunnable):
 
     def __init__(self, signals: JobSignals, *, path: Path | None = None,
                  record: Record | None = None, options: AnalysisOptions | None = None,
-                 classifier: ClassifierChoice | None = None, fs: float | None = None):
+                 classifier: ClassifierSpec | None = None, fs: float | None = None):
         super().__init__()
         if (path is None) == (record is None):
             raise ValueError("give a path or a loaded record")
@@ -123,7 +98,7 @@ class AnalysisJob(QRunnable):
         self.path = path
         self.record = record
         self.options = options or AnalysisOptions()
-        self.classifier = classifier or ClassifierChoice()
+        self.classifier = classifier if classifier is not None else ClassifierSpec()
         self.fs = fs
         self._cancel = threading.Event()
         self._last_progress = 0.0
@@ -168,7 +143,7 @@ class AnalysisJob(QRunnable):
             record, replace(self.options, classifier=model),
             progress=self._progress, should_cancel=self._cancel.is_set,
             on_beats=lambda first, s, lab, p: self.signals.beats.emit(jid, first, s, lab, p))
-        if model is None and self.classifier.enabled:
+        if model is None:
             result.warnings.append("no beat-classifier weights found: beats are labelled Q")
         release_freed_memory()
         self._check_cancel()
@@ -257,7 +232,7 @@ class AnalysisRunner(QObject):
         if jobs:
             self.cancelled.emit()
 
-    def warm_up(self, choice: ClassifierChoice) -> None:
+    def warm_up(self, choice: ClassifierSpec) -> None:
         """Load ``choice``'s classifier in the background, ahead of the first record."""
         self.pool.start(ClassifierWarmUp(choice))
 
