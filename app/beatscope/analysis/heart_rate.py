@@ -6,8 +6,8 @@ import numpy as np
 
 # RR intervals outside this range are gaps (unreadable stretches, record joins)
 # or double detections, not heart periods.
-_RR_MIN_S = 0.2
-_RR_MAX_S = 3.0
+RR_MIN_S = 0.2
+RR_MAX_S = 3.0
 
 
 def heart_rate_stats(r_peaks: np.ndarray, fs: float, window_beats: int = 8) -> dict:
@@ -17,7 +17,7 @@ def heart_rate_stats(r_peaks: np.ndarray, fs: float, window_beats: int = 8) -> d
     (as Holter reports do), so one ectopic beat does not set the extremes.
     """
     rr = np.diff(np.asarray(r_peaks, dtype=np.float64)) / fs
-    valid = rr[(rr >= _RR_MIN_S) & (rr <= _RR_MAX_S)]
+    valid = rr[(rr >= RR_MIN_S) & (rr <= RR_MAX_S)]
     out: dict = {"n_rr": int(len(valid)), "mean_bpm": None, "median_bpm": None,
                  "min_bpm": None, "max_bpm": None, "pauses_over_2s": int((rr > 2.0).sum()),
                  "longest_rr_s": round(float(rr.max()), 3) if len(rr) else None}

@@ -22,7 +22,6 @@ class BeatStore:
         self._label = np.zeros(0, "<U1")
         self._prob = np.zeros(0, np.float32)  # probability of the label given
         self._n = 0
-        self.version = 0  # bumps on every change, so views can skip redundant redraws
 
     def __len__(self) -> int:
         return self._n
@@ -40,24 +39,9 @@ class BeatStore:
         """Probability of each beat's label (NaN when no classifier ran)."""
         return self._prob[: self._n]
 
-    @property
-    def time_s(self) -> np.ndarray:
-        return self.sample / self.fs
-
-    def rr_s(self) -> np.ndarray:
-        """RR interval before each beat in seconds (NaN for the first beat)."""
-        rr = np.full(self._n, np.nan)
-        if self._n > 1:
-            rr[1:] = np.diff(self.sample) / self.fs
-        return rr
-
     def counts(self) -> dict[str, int]:
         labels = self.label
         return {c: int(np.count_nonzero(labels == c)) for c in AAMI_CLASSES}
-
-    def clear(self) -> None:
-        self._n = 0
-        self.version += 1
 
     def extend(self, first: int, samples: np.ndarray, labels: np.ndarray,
                probabilities: np.ndarray | None) -> None:
@@ -78,13 +62,6 @@ class BeatStore:
                 index[labels == cls] = k
             self._prob[self._n:end] = np.asarray(probabilities)[np.arange(m), index]
         self._n = end
-        self.version += 1
-
-    def replace_all(self, samples: np.ndarray, labels: np.ndarray,
-                    probabilities: np.ndarray | None) -> None:
-        """Replace the whole table (the final result of an analysis)."""
-        self._n = 0
-        self.extend(0, samples, labels, probabilities)
 
     def in_range(self, t0: float, t1: float) -> slice:
         """Index slice of the beats whose R peak lies in ``[t0, t1]`` seconds."""

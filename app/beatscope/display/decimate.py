@@ -82,10 +82,6 @@ class MinMaxPyramid:
         """Precomputed levels, not counting the raw signal."""
         return len(self._lo)
 
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for level in self._lo + self._hi for a in level)
-
     def window(self, lead: int, start: int, stop: int, max_points: int,
                raw_limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Drawable ``(t_seconds float64, y)`` for samples ``[start, stop)`` of ``lead``.

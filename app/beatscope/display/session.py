@@ -35,8 +35,6 @@ class ViewerSession:
     result: object | None = None  # AnalysisResult once finished
     model: dict | None = None  # the classifier's describe(); None = no classifier
     phase: Phase = Phase.EMPTY
-    stage: str = ""
-    progress: float = 0.0
     selected_beat: int | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
@@ -46,7 +44,7 @@ class ViewerSession:
         self.record, self.pyramid = record, pyramid
         self.beats = BeatStore(record.fs)
         self.result, self.model, self.selected_beat = None, None, None
-        self.phase, self.stage, self.progress, self.error = Phase.ANALYSING, "", 0.0, None
+        self.phase, self.error = Phase.ANALYSING, None
         self.warnings = list(record.notes)
 
     def restart(self) -> None:
@@ -55,20 +53,23 @@ class ViewerSession:
             return
         self.beats = BeatStore(self.record.fs)
         self.result, self.selected_beat, self.error = None, None, None
-        self.phase, self.stage, self.progress = Phase.ANALYSING, "", 0.0
+        self.phase = Phase.ANALYSING
 
     def add_beats(self, first: int, samples, labels, probabilities) -> None:
         if self.beats is not None:
             self.beats.extend(first, samples, labels, probabilities)
 
-    def finish(self, result) -> None:
+    def finish(self, result) -> bool:
+        """Take the final result; True when the streamed beats had to be replaced."""
         self.result = result
         b = result.beats
-        if self.beats is None or len(self.beats) != len(b):  # streaming is an optimisation
+        replaced = self.beats is None or len(self.beats) != len(b)
+        if replaced:  # streaming is an optimisation; the result is the truth
             self.beats = BeatStore(result.record.fs)
             self.beats.extend(0, b.sample, b.label, b.probability)
         self.warnings = list(result.warnings)
-        self.phase, self.progress = Phase.DONE, 1.0
+        self.phase = Phase.DONE
+        return replaced
 
     def fail(self, message: str) -> None:
         self.error = message

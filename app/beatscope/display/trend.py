@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-#: RR intervals outside this range are gaps or double detections, not heart periods.
-RR_MIN_S = 0.2
-RR_MAX_S = 3.0
+# RR intervals outside this range are gaps or double detections, not heart
+# periods: the same bounds as the analysis's heart-rate statistics.
+from beatscope.analysis.heart_rate import RR_MAX_S, RR_MIN_S
+
 #: Beats averaged for the rate at the cursor, as Holter reports do (8-beat HR).
 CURSOR_BEATS = 8
 

@@ -294,7 +294,6 @@ class MainWindow(QMainWindow):
         self.runner.start(path=path, options=self.prefs.analysis_options(),
                           classifier=self.prefs.classifier(self.weights))
         self._pending_path = path
-        self.session.stage = "opening"
         self.statusBar().showMessage(f"Opening {path.name}…")
         self._render_phase()
 
@@ -421,7 +420,6 @@ class MainWindow(QMainWindow):
         self._render_model()
 
     def _on_progress(self, stage: str, fraction: float) -> None:
-        self.session.stage, self.session.progress = stage, fraction
         self.progress.setValue(int(fraction * 1000))
         self.progress.setFormat(f"{STAGE_TEXT.get(stage, stage)} %p%")
 
@@ -434,9 +432,7 @@ class MainWindow(QMainWindow):
             self._trend_timer.start()
 
     def _on_finished(self, result) -> None:
-        replaced = len(self.session.beats or []) != len(result.beats)
-        self.session.finish(result)
-        if replaced:
+        if self.session.finish(result):
             self.strip.set_beats(self.session.beats)
             self.table.set_beats(self.session.beats)
         self.strip.schedule_refresh()

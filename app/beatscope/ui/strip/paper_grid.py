@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QLineF, QRectF
 from PySide6.QtGui import QColor, QPainter, QPen
 
-from beatscope.display.paper import MIN_GRID_SPACING_PX, PaperScale
+from beatscope.display.paper import PaperScale, grid_visible
 from beatscope.ui import theme
 
 
@@ -62,8 +62,8 @@ class PaperGrid(pg.GraphicsObject):
             per_px = px_h if horizontal else px_w
             lo, hi = (rect.top(), rect.bottom()) if horizontal else (rect.left(), rect.right())
             lo, hi = min(lo, hi), max(lo, hi)
-            draw_small = step / per_px >= MIN_GRID_SPACING_PX
-            draw_large = big / per_px >= MIN_GRID_SPACING_PX
+            draw_small = grid_visible(step, 1.0 / per_px)
+            draw_large = grid_visible(big, 1.0 / per_px)
             if not draw_large:
                 continue
             grid = step if draw_small else big

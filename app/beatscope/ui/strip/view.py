@@ -90,8 +90,6 @@ class StripView(pg.PlotWidget):
         self.duration_s = 0.0
         self.spacing_mv = 3.0
         self._lead_names: list[str] = []
-        self._beats_version = -1
-        self._refreshing = False
         self.box.sigXRangeChanged.connect(self._on_x_range)
         self.box.caliper_drag.connect(self._on_caliper_drag)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
