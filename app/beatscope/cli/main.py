@@ -34,6 +34,11 @@ _CLI_WORDS = {"analyze", "evaluate", "train", "train-rhythm", "-h", "--help", "-
 
 
 def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    # a frozen (packaged) build starts its engine and --jobs processes through
+    # this entry point; a no-op otherwise
+    multiprocessing.freeze_support()
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] not in _CLI_WORDS:
         # `beatscope` and `beatscope RECORD [--screenshot PNG]` open the viewer.

@@ -77,17 +77,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, settings: Settings | None = None, weights: Path | None = None):
         super().__init__()
-        # torch and the model packages are imported here, on the GUI thread, before
-        # the window is shown. Imported by the worker when the first record is
-        # analysed they froze the window: torch's C initialisation holds the GIL for
-        # ~200 ms, and PySide's import hook reads every newly imported module's
-        # source (inspect.getsource) under the import lock, ~70 ms (both measured).
-        import torch  # noqa: F401
-
-        import beatscope.models  # noqa: F401
-        import beatscope.rhythm.model  # noqa: F401
-
-        # While the worker runs Python code, every Python callback of a repaint
+        # While a worker thread runs Python code (loading a record, relaying the
+        # engine's blocks), every Python callback of a repaint
         # (pyqtgraph paints through many) waits up to the GIL switch interval; at
         # the default 5 ms the first paint of a 24-h record took ~60 ms.
         sys.setswitchinterval(SWITCH_INTERVAL_S)
@@ -100,6 +91,7 @@ class MainWindow(QMainWindow):
         self._error_box: QMessageBox | None = None
         self._open_started = 0.0
         self._pending_path: Path | None = None
+        self._record_path: Path | None = None  # the file the record on screen came from
         self.time_to_signal_s: float | None = None
         self.setWindowTitle("BeatScope")
         self.setAcceptDrops(True)
@@ -310,7 +302,8 @@ class MainWindow(QMainWindow):
             return
         self.session.restart()
         self._reset_beat_views()
-        self.runner.start(record=self.session.record, options=self.prefs.analysis_options(),
+        self.runner.start(record=self.session.record, path=self._record_path,
+                          options=self.prefs.analysis_options(),
                           classifier=self.prefs.classifier(self.weights))
         self._render_phase()
 
@@ -322,9 +315,8 @@ class MainWindow(QMainWindow):
             self.caliper_label.clear()
 
     def open_preferences(self) -> None:
-        import torch  # already imported by __init__: free here
-
-        dialog = PreferencesDialog(self.prefs, bool(torch.cuda.is_available()), self)
+        # the engine process's torch is asked, not imported here (seconds, ~250 MB)
+        dialog = PreferencesDialog(self.prefs, self.runner.engines.cuda_available(), self)
         if dialog.exec():
             self.prefs = dialog.preferences()
             self.settings.set_preferences(self.prefs)
@@ -395,6 +387,7 @@ class MainWindow(QMainWindow):
         self.session.loaded(record, pyramid)
         self.time_to_signal_s = time.perf_counter() - self._open_started
         path = self._pending_path or record.source_path
+        self._record_path = self._pending_path
         if path is not None:
             self.settings.add_recent_file(str(path))
             self._rebuild_recent_menu()

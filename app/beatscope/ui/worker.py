@@ -6,9 +6,11 @@ signals of a small ``QObject`` created on the GUI thread, so every slot runs on
 the GUI thread (queued connections) and never touches half-built state.
 
 A job goes: load the record and its display pyramid (``loaded``: the window
-can paint the ECG at once), build the classifier, run the engine while
-``beats`` streams each classified block, then ``finished`` with the result.
-Cancelling sets an event that the engine polls between steps; a cancelled or
+can paint the ECG at once), then hand the analysis to an engine process
+(``beatscope.analysis.engine_process``: the engine's numpy and torch work would
+otherwise take the GUI thread's GIL and CPU) and relay what it streams back:
+``model_ready``, ``progress``, ``beats`` per classified block, and ``finished``
+with the result. Cancelling kills the engine process at once. A cancelled or
 superseded job's late signals carry its id, and :class:`AnalysisRunner` drops
 every signal that is not from the current job.
 """
@@ -20,22 +22,21 @@ import logging
 import threading
 import time
 import traceback
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from beatscope.analysis import AnalysisOptions
-from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
+from beatscope.analysis.classifier_cache import ClassifierSpec
+from beatscope.analysis.engine_process import EnginePool, RecordSource, engine_pool
 from beatscope.display import MinMaxPyramid
 from beatscope.errors import BeatScopeError, CancelledError
 from beatscope.io import Record
-from beatscope.memory import release_freed_memory
 
 log = logging.getLogger(__name__)
 
-#: Progress is forwarded at most this often: the engine reports per chunk, and a
-#: flood of queued signals would itself stall the GUI thread.
+#: Progress is forwarded at most this often: a flood of queued signals would
+#: itself stall the GUI thread.
 PROGRESS_INTERVAL_S = 0.05
 
 _job_ids = itertools.count(1)
@@ -53,53 +54,46 @@ class JobSignals(QObject):
     cancelled = Signal(int)
 
 
-def build_classifier(spec: ClassifierSpec | None):
-    """The shared per-process classifier for ``spec`` (None: no classifier).
-
-    A device torch cannot use becomes a one-line BeatScopeError for the window.
-    """
-    try:
-        return load_classifier(spec)
-    except ValueError as err:  # e.g. cuda asked for, none present
-        raise BeatScopeError(str(err)) from err
-
-
 class ClassifierWarmUp(QRunnable):
-    """Verify and load the classifier before any record needs it.
+    """Start an engine process and have it load the classifier before any record
+    needs it (importing torch there takes seconds), while the window is idle."""
 
-    Done while the window is idle, the weights' hashing and loading do not
-    compete for the GIL with the first paint of a freshly opened record. Errors
-    are left for the analysis job to report (it builds through the same cache).
-    """
-
-    def __init__(self, choice: ClassifierSpec):
+    def __init__(self, engines: EnginePool, choice: ClassifierSpec):
         super().__init__()
+        self.engines = engines
         self.choice = choice
 
     def run(self) -> None:
         try:
-            build_classifier(self.choice)
-        except Exception:  # reported by the job that needs the classifier
-            log.debug("classifier warm-up failed", exc_info=True)
+            self.engines.prewarm(self.choice)
+        except Exception:  # reported by the job that needs an engine
+            log.debug("engine warm-up failed", exc_info=True)
 
 
 class AnalysisJob(QRunnable):
-    """Load (unless given a record) and analyse one record, reporting through signals."""
+    """Load a record (unless given one) and analyse it, reporting through signals.
+
+    ``path`` alone: open that file. ``record``: analyse the record on screen
+    again; with its ``path`` the engine re-reads the file rather than receive
+    the samples through a pipe.
+    """
 
     def __init__(self, signals: JobSignals, *, path: Path | None = None,
                  record: Record | None = None, options: AnalysisOptions | None = None,
-                 classifier: ClassifierSpec | None = None, fs: float | None = None):
+                 classifier: ClassifierSpec | None = None, fs: float | None = None,
+                 engines: EnginePool | None = None):
         super().__init__()
-        if (path is None) == (record is None):
+        if path is None and record is None:
             raise ValueError("give a path or a loaded record")
         self.setAutoDelete(True)
         self.job_id = next(_job_ids)
         self.signals = signals
-        self.path = path
+        self.path = None if path is None else Path(path)
         self.record = record
         self.options = options or AnalysisOptions()
         self.classifier = classifier if classifier is not None else ClassifierSpec()
         self.fs = fs
+        self.engines = engines or engine_pool()
         self._cancel = threading.Event()
         self._last_progress = 0.0
 
@@ -125,7 +119,6 @@ class AnalysisJob(QRunnable):
             self.signals.failed.emit(jid, f"internal error ({type(err).__name__}: {err})")
 
     def _run(self) -> None:
-        from beatscope.analysis import analyze
         from beatscope.io import load_record
 
         jid = self.job_id
@@ -136,16 +129,17 @@ class AnalysisJob(QRunnable):
             pyramid = MinMaxPyramid(record.signals, record.fs)
             self._check_cancel()
             self.signals.loaded.emit(jid, record, pyramid)
-        model = build_classifier(self.classifier)
-        self.signals.model_ready.emit(jid, None if model is None else model.describe())
-        self._check_cancel()
-        result = analyze(
-            record, replace(self.options, classifier=model),
-            progress=self._progress, should_cancel=self._cancel.is_set,
-            on_beats=lambda first, s, lab, p: self.signals.beats.emit(jid, first, s, lab, p))
-        if model is None:
-            result.warnings.append("no beat-classifier weights found: beats are labelled Q")
-        release_freed_memory()
+        engine = self.engines.acquire()
+        try:
+            result = engine.analyze(
+                RecordSource.of(record, self.path, self.fs), self.options, self.classifier,
+                should_cancel=self._cancel.is_set,
+                on_model=lambda describe: self.signals.model_ready.emit(jid, describe),
+                on_progress=self._progress,
+                on_beats=lambda first, s, lab, p: self.signals.beats.emit(jid, first, s, lab, p))
+        finally:
+            self.engines.release(engine)
+        result.record = record
         self._check_cancel()
         self.signals.finished.emit(jid, result)
 
@@ -169,9 +163,8 @@ class AnalysisRunner(QObject):
     user nothing, and the running analysis goes on. Once the new record is
     loaded the old job is cancelled and its late reports are dropped.
 
-    Two pool threads: the new record loads while the job it replaces finishes
-    the step it is in (the engine polls for cancellation between steps, which
-    can be a few seconds apart in classification).
+    Two pool threads: the new record loads while the job it replaces still
+    waits on its engine process.
     """
 
     loaded = Signal(object, object)
@@ -189,6 +182,7 @@ class AnalysisRunner(QObject):
         super().__init__(parent)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
+        self.engines = engine_pool()
         self.signals = JobSignals(self)
         s = self.signals
         s.loaded.connect(self._on_loaded)
@@ -210,8 +204,9 @@ class AnalysisRunner(QObject):
         return self._opening is not None
 
     def start(self, **job_args) -> int:
-        """Start a job for a file (``path=``) or for the record on screen (``record=``)."""
-        job = AnalysisJob(self.signals, **job_args)
+        """Start a job for a file (``path=``) or for the record on screen (``record=``,
+        with the ``path`` it was opened from when it has one)."""
+        job = AnalysisJob(self.signals, engines=self.engines, **job_args)
         if job.record is None:
             if self._opening is not None:  # a newer open supersedes a pending one
                 self._opening.cancel()
@@ -233,8 +228,8 @@ class AnalysisRunner(QObject):
             self.cancelled.emit()
 
     def warm_up(self, choice: ClassifierSpec) -> None:
-        """Load ``choice``'s classifier in the background, ahead of the first record."""
-        self.pool.start(ClassifierWarmUp(choice))
+        """Ready an engine with ``choice``'s classifier, ahead of the first record."""
+        self.pool.start(ClassifierWarmUp(self.engines, choice))
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Block until no job runs (for shutdown and tests only)."""
