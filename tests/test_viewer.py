@@ -355,3 +355,29 @@ def test_twelve_lead_resting_ecg_scrolls_instead_of_squeezing(qtbot, window, dat
     # spacing stays a whole number of large (5-mm) boxes at the chosen gain
     boxes = strip.spacing_mv / strip.scale.large_box_mv
     assert boxes == pytest.approx(round(boxes))
+
+
+def test_named_weights_without_manifest_are_refused_not_ignored(qtbot, settings, data_dir,
+                                                                tmp_path):
+    w = MainWindow(settings, weights=tmp_path)  # an empty folder: no manifest.json
+    qtbot.addWidget(w)
+    w.show()
+    with qtbot.waitSignal(w.error_shown, timeout=ANALYSIS_TIMEOUT_MS) as blocker:
+        w.open_path(data_dir / "mitdb_100.hea")
+    assert "manifest" in blocker.args[0] and "\n" not in blocker.args[0]
+    w.runner.cancel()
+    w.runner.wait_idle(60_000)
+
+
+def test_engine_process_that_dies_gives_a_message_and_the_next_open_works(qtbot, window,
+                                                                          data_dir):
+    with qtbot.waitSignal(window.runner.loaded, timeout=ANALYSIS_TIMEOUT_MS):
+        window.open_path(SAMPLE)
+    job = window.runner._job
+    qtbot.waitUntil(lambda: getattr(job, "engine", None) is not None, timeout=30_000)
+    job.engine.process.kill()  # as the OOM killer would
+    with qtbot.waitSignal(window.error_shown, timeout=30_000) as blocker:
+        pass
+    assert "engine stopped unexpectedly" in blocker.args[0]
+    open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
+    assert window.session.phase is Phase.DONE

@@ -37,7 +37,10 @@ class Preferences:
         return AnalysisOptions(denoise=DenoiseConfig(powerline=powerline, band=band))
 
     def classifier(self, weights: Path | None = None) -> ClassifierSpec:
-        return ClassifierSpec(weights=weights, device=self.device)
+        # a weight set the user named must load (as in the CLI); only the shipped
+        # default may be absent, and then beats are labelled Q with a warning
+        return ClassifierSpec(weights=weights, device=self.device,
+                              required=weights is not None)
 
     def paper_scale(self, pixels_per_mm: float) -> PaperScale:
         return PaperScale(self.speed_mm_s, self.gain_mm_mv, pixels_per_mm)

@@ -94,6 +94,7 @@ class AnalysisJob(QRunnable):
         self.classifier = classifier if classifier is not None else ClassifierSpec()
         self.fs = fs
         self.engines = engines or engine_pool()
+        self.engine = None  # the engine process analysing, once one is taken
         self._cancel = threading.Event()
         self._last_progress = 0.0
 
@@ -129,7 +130,7 @@ class AnalysisJob(QRunnable):
             pyramid = MinMaxPyramid(record.signals, record.fs)
             self._check_cancel()
             self.signals.loaded.emit(jid, record, pyramid)
-        engine = self.engines.acquire()
+        engine = self.engine = self.engines.acquire()
         try:
             result = engine.analyze(
                 RecordSource.of(record, self.path, self.fs), self.options, self.classifier,
