@@ -233,3 +233,21 @@ def test_train_rhythm_is_a_cli_command() -> None:
     args = build_parser().parse_args(["train-rhythm", "--out", "x", "--folds", "5",
                                       "--epochs", "3"])
     assert args.folds == 5 and args.epochs == 3
+
+
+def test_fusion_needs_the_rules_to_see_irregularity() -> None:
+    from beatscope.rhythm.model_input import RULE_FLOOR, fuse
+
+    nan = np.nan
+    rule = np.array([0.05, RULE_FLOOR, 0.5, 0.9, nan, 0.3, nan])
+    model = np.array([0.99, 0.64, 0.02, 0.9, 0.8, nan, nan])
+    fused = fuse(rule, model)
+    # a regular stretch stays regular however sure the model is
+    assert fused[0] == pytest.approx(0.05)
+    # where the rules see irregularity, both must agree (geometric mean)
+    assert fused[1] == pytest.approx(np.sqrt(RULE_FLOOR * 0.64))
+    assert fused[2] == pytest.approx(0.1)  # irregular, but the model sees P waves
+    assert fused[3] == pytest.approx(0.9)
+    # where only one speaks, it decides; neither: NaN
+    assert fused[4] == pytest.approx(0.8) and fused[5] == pytest.approx(0.3)
+    assert np.isnan(fused[6])
