@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 
 from beatscope.analysis.heart_rate import heart_rate_stats
+from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
 from beatscope.analysis.result import AnalysisResult, BeatTable
 from beatscope.detect import DetectorConfig, detect_r_peaks, lead_weights_from_quality
 from beatscope.dsp import (
@@ -69,6 +70,10 @@ class AnalysisOptions:
     #: rules (``beatscope.rhythm.model.RhythmModel``); "default": the shipped one in
     #: model_weights/rhythm (rules alone when it is absent); None: rules alone.
     rhythm_model: object | None = "default"
+    #: Splits the classifier's N/S by prematurity (``analysis.prematurity``); None:
+    #: the networks' own split. Not in the repr: it does not change the extracted
+    #: beats, and the evaluation's beat cache is keyed on that repr.
+    prematurity: PrematurityRule | None = field(default_factory=PrematurityRule, repr=False)
 
 
 def detect_with_quality(x: np.ndarray, fs: float, quality: QualityReport,
@@ -105,6 +110,12 @@ def _rhythm_model_windows(record: Record, rhythm_model: object | None,
     except Exception as err:  # the rules still run; the model's failure is reported
         warnings.append(f"rhythm model not used ({type(err).__name__}: {err})")
         return None
+
+
+def _describe(classifier: Classifier, rule: PrematurityRule | None) -> dict:
+    info = dict(classifier.describe())
+    info["prematurity_rule"] = None if rule is None else asdict(rule)
+    return info
 
 
 def lead_view(x: np.ndarray, leads: list[int]) -> np.ndarray:
@@ -198,6 +209,9 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     t_segment = 0.0
     t_block = time.perf_counter()
     wants_context = getattr(classifier, "in_leads", 2) == 4
+    rule = options.prematurity if classifier is not None else None
+    if rule is not None:
+        gate, applies = prematurity(r_peaks, fs, rule)
     # The models take two leads; a one-lead record feeds its lead to both inputs.
     model_inputs = (0, 1) if clean.shape[1] == 2 else (0, 0)  # columns of ``clean``
     for block in iter_segment_beats(clean, r360, leads=model_inputs, chunk=TEMPLATE_BLOCK):
@@ -210,6 +224,11 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         if classifier is not None:
             inputs = with_template(block) if wants_context else block
             labels[first:end], probs[first:end] = classifier.classify(inputs, rr[first:end])
+            if rule is not None:
+                p = apply_prematurity(probs[first:end], tuple(classifier.classes),
+                                      gate[first:end], applies[first:end])
+                probs[first:end] = p
+                labels[first:end] = np.asarray(classifier.classes)[p.argmax(axis=1)]
         if on_beats is not None:
             on_beats(first, r_peaks[first:end], labels[first:end],
                      None if probs is None else probs[first:end])
@@ -246,6 +265,6 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         powerline_hz=powerline,
         warnings=warnings,
         windows=windows,
-        classifier=None if classifier is None else classifier.describe(),
+        classifier=None if classifier is None else _describe(classifier, rule),
         rhythm=rhythm,
     )

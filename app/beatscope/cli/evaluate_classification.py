@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from tqdm import tqdm
 
+    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
     from beatscope.evaluate.classification import score_classification
     from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
     from beatscope.models import BeatClassifier, load_weight_set
@@ -58,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
             windows = with_template_blocks(windows)
         out = classifier.classify_detailed(windows, beats.rr, members=True)
         preds = {"ensemble": out.probs, **(out.member_probs or {})}
+        # each also with the N/S split by prematurity, as `analyze` runs the ensemble
+        gate, applies = prematurity(beats.sample, beats.fs, PrematurityRule())
+        classes = tuple(classifier.classes)
+        preds.update({f"{key} + prematurity rule": apply_prematurity(p, classes, gate, applies)
+                      for key, p in list(preds.items())})
         for key, p in preds.items():
             pred = class_index[p.argmax(axis=1)]
             s = score_classification(beats.label, pred, beats.missed_label)

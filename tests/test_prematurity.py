@@ -1,0 +1,83 @@
+"""The N/S split by prematurity (``beatscope.analysis.prematurity``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+
+FS = 360.0
+CLASSES = ("N", "S", "V", "F", "Q")
+
+
+def peaks_from_rr(rr_s) -> np.ndarray:
+    return np.round(np.concatenate([[1.0], 1.0 + np.cumsum(rr_s)]) * FS).astype(np.int64)
+
+
+def test_an_early_beat_in_a_regular_rhythm_is_premature() -> None:
+    rr = np.full(200, 0.8)
+    rr[150] = 0.55  # beat 151 comes early (a PAC) ...
+    rr[151] = 1.05  # ... and is followed by a pause
+    gate, applies = prematurity(peaks_from_rr(rr), FS)
+    assert applies[1:].all()
+    assert gate[151] > 0.99
+    others = np.delete(gate[1:], 150)
+    assert others.max() < 0.01  # the pause after it is not premature either
+    assert gate[0] == 0 and not applies[0]  # the first beat has no interval before it
+
+
+def test_gradual_rate_change_is_not_prematurity() -> None:
+    # sinus rhythm speeding up from 60 to 100 bpm over 5 minutes
+    rr = np.linspace(1.0, 0.6, 400)
+    gate, applies = prematurity(peaks_from_rr(rr), FS)
+    assert applies[1:].all() and gate.max() < 0.05
+
+
+def test_rule_stands_aside_in_an_irregular_rhythm() -> None:
+    rng = np.random.default_rng(0)
+    rr = rng.uniform(0.4, 1.1, 300)  # AF-like: irregularly irregular
+    _, applies = prematurity(peaks_from_rr(rr), FS)
+    assert applies[130:].mean() < 0.05
+
+
+def test_apply_resplits_only_n_and_s() -> None:
+    probs = np.array([[0.7, 0.1, 0.2, 0.0, 0.0],
+                      [0.7, 0.1, 0.2, 0.0, 0.0],
+                      [0.1, 0.6, 0.1, 0.1, 0.1]], np.float32)
+    gate = np.array([1.0, 0.0, 0.0])
+    applies = np.array([True, True, False])
+    out = apply_prematurity(probs, CLASSES, gate, applies)
+    np.testing.assert_allclose(out.sum(axis=1), probs.sum(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(out[:, 2:], probs[:, 2:])  # V, F, Q untouched
+    assert out[0, 1] == pytest.approx(0.8) and out[0, 0] == pytest.approx(0.0)
+    assert out[1, 0] == pytest.approx(0.8) and out[1, 1] == pytest.approx(0.0)
+    np.testing.assert_allclose(out[2], probs[2])  # where the rule stands aside
+
+
+def test_short_and_degenerate_inputs() -> None:
+    for n in (0, 1, 2):
+        gate, applies = prematurity(np.arange(n) * 300, FS)
+        assert len(gate) == n and not applies.any()
+    # a 10-s strip has far fewer beats than the local window: still judged
+    rr = np.array([0.8, 0.8, 0.8, 0.8, 0.5, 1.1, 0.8, 0.8, 0.8, 0.8, 0.8])
+    gate, applies = prematurity(peaks_from_rr(rr), FS, PrematurityRule())
+    assert gate[5] > 0.99 and np.delete(gate, 5).max() < 0.01
+
+
+def test_analyze_labels_the_excerpts_atrial_premature_beat(data_dir) -> None:
+    from beatscope.analysis import AnalysisOptions, analyze
+    from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
+    from beatscope.io import load_record
+
+    record = load_record(data_dir / "mitdb_100.hea")
+    model = load_classifier(ClassifierSpec())
+    result = analyze(record, AnalysisOptions(classifier=model))
+    ann = record.annotations
+    pac = ann.sample[[s == "A" for s in ann.symbol]]
+    nearest = np.abs(result.beats.sample[:, None] - pac[None, :]).argmin(axis=0)
+    assert (result.beats.label[nearest] == "S").all()
+    assert (result.beats.label == "S").sum() <= len(pac) + 1
+    assert result.classifier["prematurity_rule"]["local_beats"] == 120
+    without = analyze(record, AnalysisOptions(classifier=model, prematurity=None))
+    assert without.classifier["prematurity_rule"] is None
