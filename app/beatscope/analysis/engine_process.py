@@ -371,10 +371,12 @@ class EnginePool:
         return None if self.info is None else bool(self.info.get("cuda"))
 
     def shutdown(self) -> None:
+        """Stop the idle engines (at exit). Killed, not asked: an idle engine holds
+        nothing to save, and one still importing torch would answer only later."""
         with self._lock:
             idle, self._idle = self._idle, []
         for engine in idle:
-            engine.close()
+            engine.kill()
 
     def _note(self, engine: EngineProcess) -> None:
         info = engine.poll_info()
