@@ -114,16 +114,37 @@ def child(record_30: Path, record_24: Path, frames: int, out_json: Path) -> None
     probe = QTimer(interval=5)
     probe.timeout.connect(lambda: ticks.append(time.perf_counter()))
     probe.start()
+    # the engine that runs the analysis may retire when it is done: read its peak
+    # while it works
+    engine_peak = [0.0]
+
+    def read_engine_peak() -> None:
+        for pid in engine_pids():
+            try:
+                engine_peak[0] = max(engine_peak[0], memory_mb(pid, "VmHWM"))
+            except OSError:  # exited between listing and reading
+                pass
+
+    peak_timer = QTimer(interval=1000)
+    peak_timer.timeout.connect(read_engine_peak)
+    peak_timer.start()
     t0 = time.perf_counter()
     window.open_path(record_24)
     wait_for(window.analysis_finished)
     probe.stop()
+    peak_timer.stop()
     out["analyse_24h_s"] = time.perf_counter() - t0
     out["signal_24h_s"] = window.time_to_signal_s
     gaps = np.diff(ticks) * 1000 - 5.0
     out["stall_ms"] = float(gaps.max())
     out["stall_p99_ms"] = float(np.percentile(gaps, 99))
-    app.processEvents()
+    # Let the engine pool settle (an engine that retired after the job is replaced
+    # by a fresh one, which imports torch for a few seconds) before memory is read
+    # and frames are timed.
+    settle = time.perf_counter() + 15.0
+    while time.perf_counter() < settle:
+        app.processEvents()
+        time.sleep(0.05)
     # The window's process and its engine process(es) together: the engine reads
     # its own copy of the record and holds torch and the models.
     engines = engine_pids()
@@ -131,7 +152,7 @@ def child(record_30: Path, record_24: Path, frames: int, out_json: Path) -> None
     out["rss_engine_mb"] = sum(memory_mb(pid) for pid in engines)
     out["rss_mb"] = out["rss_gui_mb"] + out["rss_engine_mb"]
     out["peak_rss_gui_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["peak_rss_engine_mb"] = sum(memory_mb(pid, "VmHWM") for pid in engines)
+    out["peak_rss_engine_mb"] = engine_peak[0]
     session = window.session
     out["beats"] = len(session.beats)
     out["hours"] = session.duration_s / 3600

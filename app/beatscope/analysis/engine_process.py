@@ -14,8 +14,8 @@ once it has imported the engine. The parent then sends ``("warm", spec)`` (load
 a classifier ahead of need) or ``("analyze", source, options, spec)``; an
 analysis answers with ``("model", describe)``, any number of ``("progress",
 stage, fraction)`` and ``("beats", first, samples, labels, probabilities)``,
-then exactly one ``("finished", result)`` (its ``record`` left out: the parent
-has it) or ``("failed", message, traceback_text)``.
+then either ``("finished", result)`` (its ``record`` left out: the parent has
+it) followed by ``("idle", retiring)``, or ``("failed", message, traceback_text)``.
 
 The child loads the record from its file itself rather than receiving its
 samples: a 24-h 3-lead record is ~370 MB, and pickling that through a pipe
@@ -49,11 +49,12 @@ POLL_S = 0.05
 PROGRESS_INTERVAL_S = 0.05
 #: How much lower than the viewer the engine runs (POSIX nice increment).
 NICE_INCREMENT = 10
-#: An engine whose heap has grown by more than this since it was ready exits after
-#: its job and the pool starts a fresh one: after a 24-h analysis glibc kept ~170 MB
-#: of freed, fragmented heap even after ``malloc_trim`` (measured), for as long as
-#: the engine lived.
-RETIRE_GROWTH_MB = 100.0
+#: An engine whose resident memory has grown by more than this since it was ready
+#: exits after its job and the pool starts a fresh one. After a 24-h 3-lead analysis
+#: an engine kept 60-90 MB more than a fresh one (380 MB) even after ``malloc_trim``
+#: (measured), for as long as it lived; a 30-min record adds a few MB and keeps
+#: its engine.
+RETIRE_GROWTH_MB = 50.0
 #: The parent's RecordError for an engine whose file no longer matches the window's.
 _CHANGED = "the file changed on disk after it was opened; open it again"
 
@@ -118,7 +119,8 @@ def serve(conn) -> None:
         try:
             if kind == "warm":
                 _warm(message[1])
-                ready_mb[0] = _resident_mb()
+                if ready_mb[0] is None:  # growth counts from the first time it was ready
+                    ready_mb[0] = _resident_mb()
             elif kind == "analyze":
                 if _analyze(conn, *message[1:], ready_mb=ready_mb):
                     return  # retired: the parent knows, and starts a fresh engine
@@ -190,12 +192,15 @@ def _analyze(conn, source: RecordSource, options, spec, *, ready_mb: list) -> bo
         result.record = None  # the parent has it; its samples are not sent back
         result.windows = None
         del record
+        conn.send(("finished", result))
+        # measured after the send: pickling the result leaves its own freed heap
+        del result
         release_freed_memory()
         now_mb = _resident_mb()
         if ready_mb[0] is None:
             ready_mb[0] = now_mb
         retire = now_mb is not None and now_mb - ready_mb[0] > RETIRE_GROWTH_MB
-        conn.send(("finished", result, retire))
+        conn.send(("idle", retire))
         return retire
     except (BrokenPipeError, EOFError):
         raise
@@ -251,6 +256,7 @@ class EngineProcess:
         """Run one analysis in the child; returns its ``AnalysisResult`` (``record``
         None). Raises CancelledError (the child is killed), BeatScopeError for the
         engine's one-line failures, and EngineCrashed when the child dies."""
+        result = None
         try:
             self._conn.send(("analyze", source, options, spec))
             while True:
@@ -270,9 +276,10 @@ class EngineProcess:
                 elif kind == "model" and on_model is not None:
                     on_model(message[1])
                 elif kind == "finished":
-                    if message[2]:
-                        self._retired = True
-                    return message[1]
+                    result = message[1]
+                elif kind == "idle":  # after "finished": whether the child now exits
+                    self._retired = bool(message[1])
+                    return result
                 elif kind == "failed":
                     if message[2]:
                         log.error("analysis engine failed:\n%s", message[2])
