@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 #: The parent checks for cancellation at least this often while it waits.
 POLL_S = 0.05
-#: The child forwards progress at most this often (each is a pipe message).
+#: The child forwards progress at most this often: each is a pipe message and then
+#: a queued signal, and a flood of those would itself stall the GUI thread.
 PROGRESS_INTERVAL_S = 0.05
 #: How much lower than the viewer the engine runs (POSIX nice increment).
 NICE_INCREMENT = 10
@@ -55,7 +56,7 @@ NICE_INCREMENT = 10
 #: (measured), for as long as it lived; a 30-min record adds a few MB and keeps
 #: its engine.
 RETIRE_GROWTH_MB = 50.0
-#: The parent's RecordError for an engine whose file no longer matches the window's.
+#: The child's one-line error when the file no longer matches what the window loaded.
 _CHANGED = "the file changed on disk after it was opened; open it again"
 
 

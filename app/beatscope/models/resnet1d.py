@@ -154,16 +154,17 @@ class ResNet1D34(nn.Module):
         cannot be trained as the original.
         """
         fused = copy.deepcopy(self).eval()
-        pairs = [(fused.stem, "0", fused.stem, "1")]
+        # (module, conv name, the name of the BN applied right after it)
+        pairs = [(fused.stem, "0", "1")]
         for stage in (fused.layer1, fused.layer2, fused.layer3, fused.layer4):
             for block in stage:
-                pairs += [(block, "conv1", block, "bn1"), (block, "conv2", block, "bn2")]
+                pairs += [(block, "conv1", "bn1"), (block, "conv2", "bn2")]
                 if block.downsample is not None:
-                    pairs.append((block.downsample, "0", block.downsample, "1"))
+                    pairs.append((block.downsample, "0", "1"))
         with torch.no_grad():
-            for conv_parent, conv_name, bn_parent, bn_name in pairs:
-                conv = conv_parent._modules[conv_name]
-                bn = bn_parent._modules[bn_name]
+            for parent, conv_name, bn_name in pairs:
+                conv = parent._modules[conv_name]
+                bn = parent._modules[bn_name]
                 scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
                 bias = -bn.running_mean * scale + bn.bias
                 if conv.bias is not None:
@@ -171,7 +172,7 @@ class ResNet1D34(nn.Module):
                 conv.weight = nn.Parameter(conv.weight * scale[:, None, None],
                                            requires_grad=False)
                 conv.bias = nn.Parameter(bias, requires_grad=False)
-                bn_parent._modules[bn_name] = nn.Identity()
+                parent._modules[bn_name] = nn.Identity()
         return fused
 
     def forward(self, x: torch.Tensor, rr: torch.Tensor | None = None) -> torch.Tensor:

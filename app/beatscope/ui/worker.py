@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import time
 import traceback
 from pathlib import Path
 
@@ -34,10 +33,6 @@ from beatscope.errors import BeatScopeError, CancelledError
 from beatscope.io import Record
 
 log = logging.getLogger(__name__)
-
-#: Progress is forwarded at most this often: a flood of queued signals would
-#: itself stall the GUI thread.
-PROGRESS_INTERVAL_S = 0.05
 
 _job_ids = itertools.count(1)
 
@@ -54,7 +49,7 @@ class JobSignals(QObject):
     cancelled = Signal(int)
 
 
-class ClassifierWarmUp(QRunnable):
+class EngineWarmUp(QRunnable):
     """Start an engine process and have it load the classifier before any record
     needs it (importing torch there takes seconds), while the window is idle."""
 
@@ -96,7 +91,6 @@ class AnalysisJob(QRunnable):
         self.engines = engines or engine_pool()
         self.engine = None  # the engine process analysing, once one is taken
         self._cancel = threading.Event()
-        self._last_progress = 0.0
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -136,7 +130,8 @@ class AnalysisJob(QRunnable):
                 RecordSource.of(record, self.path, self.fs), self.options, self.classifier,
                 should_cancel=self._cancel.is_set,
                 on_model=lambda describe: self.signals.model_ready.emit(jid, describe),
-                on_progress=self._progress,
+                # the engine already sends progress at most every 50 ms
+                on_progress=lambda stage, f: self.signals.progress.emit(jid, stage, f),
                 on_beats=lambda first, s, lab, p: self.signals.beats.emit(jid, first, s, lab, p))
         finally:
             self.engines.release(engine)
@@ -147,13 +142,6 @@ class AnalysisJob(QRunnable):
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
             raise CancelledError("cancelled")
-
-    def _progress(self, stage: str, fraction: float) -> None:
-        now = time.monotonic()
-        if fraction < 1.0 and now - self._last_progress < PROGRESS_INTERVAL_S:
-            return
-        self._last_progress = now
-        self.signals.progress.emit(self.job_id, stage, fraction)
 
 
 class AnalysisRunner(QObject):
@@ -230,7 +218,7 @@ class AnalysisRunner(QObject):
 
     def warm_up(self, choice: ClassifierSpec) -> None:
         """Ready an engine with ``choice``'s classifier, ahead of the first record."""
-        self.pool.start(ClassifierWarmUp(self.engines, choice))
+        self.pool.start(EngineWarmUp(self.engines, choice))
 
     def wait_idle(self, timeout_ms: int = 30_000) -> bool:
         """Block until no job runs (for shutdown and tests only)."""
