@@ -304,13 +304,18 @@ def run_training(cfg: TrainConfig, db: Path, out: Path, nstdb: Path | None,
     return manifest
 
 
-def _setup_logging(path: Path) -> None:
+def _setup_logging(path: Path, append: bool = False) -> None:
+    """Log to ``path`` (emptied first unless ``append``) and stderr. The file is
+    always opened for appending, so worker processes that log to it too never
+    write over one another's lines."""
     root = logging.getLogger("beatscope")
     root.setLevel(logging.INFO)
     for h in list(root.handlers):
         root.removeHandler(h)
+    if not append:
+        Path(path).write_text("")
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
-    fh = logging.FileHandler(path, mode="w")
+    fh = logging.FileHandler(path, mode="a")
     fh.setFormatter(fmt)
     sh = logging.StreamHandler(sys.stderr)
     sh.setFormatter(fmt)

@@ -70,6 +70,7 @@ class RhythmModel:
     manifest_sha256: str = ""
     precision: str = "fp32"
     batch: int = 256
+    device: str = "cpu"  # the training loop validates on the GPU when it trains there
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str] | None = None,
@@ -99,10 +100,12 @@ class RhythmModel:
 
         out = np.zeros((len(windows), len(self.labels)), np.float32)
         with torch.inference_mode(), torch.autocast(
-                "cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                torch.device(self.device).type, dtype=torch.bfloat16,
+                enabled=self.precision == "bf16"):
             for i in range(0, len(windows), self.batch):
                 x = torch.from_numpy(np.ascontiguousarray(windows[i:i + self.batch]))[:, None, :]
-                out[i:i + self.batch] = torch.sigmoid(self.net(x).float()).numpy()
+                logits = self.net(x.to(self.device)).float()
+                out[i:i + self.batch] = torch.sigmoid(logits).cpu().numpy()
         return out
 
     def windows(self, signals: np.ndarray, fs: float, lead_names: list[str] | None = None,
