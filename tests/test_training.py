@@ -25,6 +25,21 @@ def test_inter_patient_sets_are_disjoint_and_exclude_paced() -> None:
     assert len(splits.all_records()) == 48
 
 
+def test_ds1_cross_validation_folds_partition_ds1_without_leaks() -> None:
+    folds = splits.DS1_CV_FOLDS
+    flat = [r for f in folds for r in f]
+    assert sorted(flat) == sorted(splits.DS1) and len(flat) == len(set(flat))
+    for k in range(len(folds)):
+        train, val, test = splits.ds1_cv_split(k)
+        assert set(test) == set(folds[k]) and val and train
+        assert not (set(train) & set(val)) and not (set(train) | set(val)) & set(test)
+        assert sorted(train + val + test) == sorted(splits.DS1)
+        assert not set(train + val + test) & set(splits.DS2)
+    # the S-rich records are spread: no fold tests two of the three richest
+    for f in folds:
+        assert len(set(f) & {"209", "201", "207"}) <= 1
+
+
 def test_labelled_beats_follow_the_reference() -> None:
     beats = extract_record(DATA / "mitdb_119.hea")
     assert beats.windows.shape == (len(beats), 2, 400)

@@ -33,14 +33,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-    from tqdm import tqdm
-
-    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
-    from beatscope.evaluate.classification import score_classification
-    from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
     from beatscope.models import BeatClassifier, load_weight_set
-    from beatscope.segment import with_template_blocks
     from beatscope.training import splits
 
     if not args.db.is_dir():
@@ -50,10 +43,30 @@ def run(args: argparse.Namespace) -> int:
     else:
         names = args.records or sorted(p.stem for p in args.db.glob("*.atr"))
     classifier = BeatClassifier(load_weight_set(args.weights), device=args.device)
+    totals = score_records(classifier, args.db, names, args.cache)
+    for key, s in totals.items():
+        print(f"\n== {key} ({len(names)} records) ==")
+        print(s.table())
+    if args.json:
+        args.json.write_text(json.dumps({k: s.as_dict() for k, s in totals.items()}, indent=2))
+    return 0
+
+
+def score_records(classifier, db: Path, names: list[str], cache: Path | None) -> dict:
+    """Scores summed over ``names``: {"ensemble", each member, and each of those
+    "+ prematurity rule": ClassificationScore}, from the engine's own beats."""
+    import numpy as np
+    from tqdm import tqdm
+
+    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+    from beatscope.evaluate.classification import score_classification
+    from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
+    from beatscope.segment import with_template_blocks
+
     class_index = np.array([CLASS_INDEX[c] for c in classifier.classes])
     totals: dict[str, object] = {}
     for name in tqdm(names, unit="record", file=sys.stderr, disable=None):
-        (beats,) = load_beats(args.db, [name], args.cache)
+        (beats,) = load_beats(db, [name], cache)
         windows = beats.windows.astype(np.float32)
         if classifier.in_leads == 4:
             windows = with_template_blocks(windows)
@@ -68,9 +81,4 @@ def run(args: argparse.Namespace) -> int:
             pred = class_index[p.argmax(axis=1)]
             s = score_classification(beats.label, pred, beats.missed_label)
             totals[key] = s if key not in totals else totals[key] + s
-    for key, s in totals.items():
-        print(f"\n== {key} ({len(names)} records) ==")
-        print(s.table())
-    if args.json:
-        args.json.write_text(json.dumps({k: s.as_dict() for k, s in totals.items()}, indent=2))
-    return 0
+    return totals

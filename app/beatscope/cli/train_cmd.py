@@ -18,9 +18,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Train both ensemble members under a protocol, early-stop on held-out "
                     "records, calibrate, score the test set and write weights plus "
                     "manifest.json to OUT. Seeded; logs to OUT/train.log.")
-    p.add_argument("--protocol", choices=["ds1", "all", "intra"], default="ds1",
-                   help="ds1: train on DS1, test on DS2 (inter-patient); all: every record "
-                        "(production); intra: the seed paper's random 72/18/10 beat split")
+    p.add_argument("--protocol", choices=["ds1", "ds1-cv", "all", "intra"], default="ds1",
+                   help="ds1: train on DS1, test on DS2 (inter-patient); ds1-cv: one fold of "
+                        "the record-wise 4-fold cross-validation inside DS1 (--cv-fold; "
+                        "bench/ds1_cv.py runs them all); all: every record (production); "
+                        "intra: the seed paper's random 72/18/10 beat split")
+    p.add_argument("--cv-fold", type=int, default=0, choices=range(4),
+                   help="the DS1 fold tested under --protocol ds1-cv")
     p.add_argument("--db", type=Path, default=_SHARED / "mitdb", help="MIT-BIH folder")
     p.add_argument("--nstdb", type=Path, default=_SHARED / "nstdb",
                    help="NSTDB folder for bw/ma noise augmentation ('' to disable)")
@@ -51,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.db.is_dir():
         raise BeatScopeError(f"{args.db}: MIT-BIH folder not found (pass --db)")
     nstdb = args.nstdb if str(args.nstdb) and args.nstdb.is_dir() else None
-    cfg = TrainConfig(protocol=args.protocol, models=tuple(args.models.split(",")),
+    cfg = TrainConfig(protocol=args.protocol, cv_fold=args.cv_fold,
+                      models=tuple(args.models.split(",")),
                       use_rr=not args.no_rr, template_channels=not args.no_template,
                       epochs=args.epochs,
                       samples_per_epoch=args.samples_per_epoch, batch=args.batch, lr=args.lr,

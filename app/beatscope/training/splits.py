@@ -29,5 +29,25 @@ DS1_VALIDATION = ("118", "215", "223")
 ALL_VALIDATION = DS1_VALIDATION
 
 
+#: Record-wise 4-fold cross-validation inside DS1, for choices that must not look
+#: at DS2. Records are dealt in snake order by their number of S beats (then V), so
+#: the S-rich records (209: 383, 201: 128, 207: 107, 118: 96, 220: 94, 223: 73)
+#: land in different folds; 208 holds 373 of DS1's 415 fusion beats, so F is
+#: scored on one fold's model alone whatever the split. Each fold's model is
+#: early-stopped and calibrated on the DS1_VALIDATION records outside that fold.
+DS1_CV_FOLDS = (("209", "114", "108", "116", "106"),
+                ("201", "124", "215", "112", "119"),
+                ("207", "223", "205", "203", "109", "122"),
+                ("118", "220", "101", "208", "230", "115"))
+
+
+def ds1_cv_split(fold: int) -> tuple[list[str], list[str], list[str]]:
+    """(train, validation, test) records of DS1 cross-validation fold ``fold``."""
+    test = list(DS1_CV_FOLDS[fold])
+    val = [r for r in DS1_VALIDATION if r not in test]
+    train = [r for r in DS1 if r not in test and r not in val]
+    return train, val, test
+
+
 def all_records() -> tuple[str, ...]:
     return tuple(sorted(DS1 + DS2 + PACED))

@@ -31,7 +31,7 @@ from beatscope.training.augment import AugmentConfig, Augmenter, load_noise
 
 log = logging.getLogger("beatscope.train")
 
-PROTOCOLS = ("ds1", "all", "intra")
+PROTOCOLS = ("ds1", "ds1-cv", "all", "intra")
 #: Models are selected (early stopping, ensemble weight) by the mean F1 of these
 #: classes on the validation records: F and Q are too rare there to steer by.
 SELECTION_CLASSES = ("N", "S", "V")
@@ -40,6 +40,8 @@ SELECTION_CLASSES = ("N", "S", "V")
 @dataclass(frozen=True)
 class TrainConfig:
     protocol: str = "ds1"
+    #: the DS1 cross-validation fold tested ("ds1-cv" only; splits.DS1_CV_FOLDS)
+    cv_fold: int = 0
     models: tuple[str, ...] = ("resnet", "slap")
     use_rr: bool = True
     #: add each beat's difference from its patient's median beat as input channels
@@ -207,6 +209,8 @@ def make_splits(cfg: TrainConfig, db: Path, cache: Path | None):
     if cfg.protocol == "ds1":
         train_recs = [r for r in splits.DS1 if r not in splits.DS1_VALIDATION]
         val_recs, test_recs = list(splits.DS1_VALIDATION), list(splits.DS2)
+    elif cfg.protocol == "ds1-cv":
+        train_recs, val_recs, test_recs = splits.ds1_cv_split(cfg.cv_fold)
     elif cfg.protocol == "all":
         train_recs = [r for r in splits.all_records() if r not in splits.ALL_VALIDATION]
         val_recs, test_recs = list(splits.ALL_VALIDATION), []

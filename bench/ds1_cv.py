@@ -1,0 +1,89 @@
+"""Record-wise cross-validation of the beat classifier inside DS1 (4 folds).
+
+Run on purpose, not in CI (each fold trains the ensemble: about 10 min on 2 cores):
+
+    python bench/ds1_cv.py --out runs/ds1-cv
+    python bench/ds1_cv.py --out runs/ds1-cv --folds 0,1     # some folds; the rest later
+
+Choices about the classifier have to be made without looking at DS2 (de Chazal's
+test set). This trains the ensemble once per fold of ``splits.DS1_CV_FOLDS`` with
+the same hyper-parameters as ``model_weights/validation-ds1`` (``--protocol
+ds1-cv``: test = the fold's records; early stopping and calibration on the
+DS1_VALIDATION records outside the fold; training on the rest of DS1), scores each
+fold's model on its own records with the engine's beats (as ``beatscope evaluate
+classification``), and pools the confusion matrices over the 22 DS1 records.
+Finished folds (``OUT/folds/K/manifest.json``) are not trained again.
+
+Prints the pooled tables for the ensemble with and without the prematurity rule
+(the rule's parameters were chosen on DS1 reference beats: see
+``bench/prematurity_rule.py``) and for each member alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "app"))
+
+from beatscope.cli.evaluate_classification import score_records  # noqa: E402
+from beatscope.models import BeatClassifier, load_weight_set  # noqa: E402
+from beatscope.training import splits  # noqa: E402
+from beatscope.training.trainer import TrainConfig, run_training  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--db", type=Path, default=SHARED / "mitdb")
+    ap.add_argument("--nstdb", type=Path, default=SHARED / "nstdb")
+    ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "cache")
+    ap.add_argument("--folds", default="0,1,2,3", help="folds to train if not yet done")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--balance-alpha", type=float, default=0.85)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    command = "python bench/ds1_cv.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    nstdb = args.nstdb if args.nstdb.is_dir() else None
+    for k in (int(f) for f in args.folds.split(",") if f.strip()):
+        fdir = args.out / "folds" / str(k)
+        if (fdir / "manifest.json").is_file():
+            print(f"fold {k}: already trained ({fdir})")
+            continue
+        cfg = TrainConfig(protocol="ds1-cv", cv_fold=k, epochs=args.epochs,
+                          balance_alpha=args.balance_alpha, threads=args.threads)
+        print(f"fold {k}: training on {splits.ds1_cv_split(k)[0]}", flush=True)
+        run_training(cfg, args.db, fdir, nstdb, args.cache, command)
+
+    present = [k for k in range(len(splits.DS1_CV_FOLDS))
+               if (args.out / "folds" / str(k) / "manifest.json").is_file()]
+    totals: dict = {}
+    for k in present:
+        clf = BeatClassifier(load_weight_set(args.out / "folds" / str(k)), device="cpu")
+        for key, s in score_records(clf, args.db, list(splits.DS1_CV_FOLDS[k]),
+                                    args.cache).items():
+            totals[key] = s if key not in totals else totals[key] + s
+    records = sum(len(splits.DS1_CV_FOLDS[k]) for k in present)
+    print(f"\nDS1 record-wise cross-validation, folds {present} ({records} records), "
+          "each record scored by the fold model that never saw it")
+    order = ["ensemble + prematurity rule", "ensemble"] + sorted(
+        k for k in totals if k not in ("ensemble", "ensemble + prematurity rule"))
+    for key in order:
+        print(f"\n== {key} ==")
+        print(totals[key].table())
+    summary = {key: totals[key].as_dict() for key in order}
+    (args.out / "cv_scores.json").write_text(json.dumps(
+        {"folds": present, "records": records, "command": command, "scores": summary},
+        indent=2) + "\n")
+    print(f"\nwrote {args.out / 'cv_scores.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
