@@ -306,32 +306,6 @@ def test_model_probabilities_confirm_or_veto_af() -> None:
     assert rhythm_of(samples, labels)["record"]["AFLT"] == 0.0
 
 
-def test_atrial_ectopy_is_not_af_even_when_the_model_says_so() -> None:
-    """Frequent APCs leave too few clean intervals for the RR test; they are
-    organised atrial activity, so the model alone must not make them AF. The same
-    density of PVCs stays "not assessed" (AF with frequent PVCs is still AF)."""
-    from dataclasses import replace
-
-    from beatscope.rhythm.af import af_windows
-    from beatscope.rhythm.config import AfDetector
-    from beatscope.rhythm.sequence import BeatSequence
-
-    for ectopic, expect_zero in (("S", True), ("V", False)):
-        samples, labels = sinus_with(f"N{ectopic}" * 60, lead_in=2, lead_out=2)
-        seq = BeatSequence.from_beats(samples, labels, FS)
-        score = af_windows(seq, AfDetector()).score
-        if expect_zero:
-            assert np.all(score == 0.0)
-        else:
-            assert np.all(np.isnan(score))
-        off = af_windows(seq, replace(AfDetector(), atrial_ectopy_is_not_af=False)).score
-        assert np.all(np.isnan(off))
-    samples, labels = sinus_with("NS" * 60, lead_in=2, lead_out=2)
-    starts = np.arange(0.0, samples[-1] / FS + 1.0, 10.0)
-    sure = ModelWindows(starts, starts + 10.0, {"AFIB": np.full(len(starts), 0.95)})
-    assert not episodes(rhythm_of(samples, labels, model=sure), "AFIB")
-
-
 @cache
 def reference_beats(name: str) -> tuple[np.ndarray, np.ndarray, float, float]:
     record = load_record(DATA / f"{name}.hea")

@@ -21,9 +21,7 @@ Dash et al. also use the Shannon entropy of the RR histogram; on 32-interval
 windows it did not separate AF from other irregular rhythms on MIT-BIH and is left
 out. An ectopy-heavy window, with fewer than half of its intervals clean
 (bigeminy, trigeminy, runs), is not assessed (NaN): the episode hysteresis holds
-the state across it, so AF with frequent PVCs stays one episode. Where that
-ectopy is mostly supraventricular the window scores 0 instead (see
-``AfDetector.atrial_ectopy_is_not_af``).
+the state across it, so AF with frequent PVCs stays one episode.
 
 Known limits: atrial flutter with variable block is as irregular as AF and is
 flagged as AF; the learned model is meant to tell them apart.
@@ -104,14 +102,8 @@ def af_windows(seq: BeatSequence, detector: AfDetector) -> AfWindows | None:
 
     assessed = ((n_clean >= detector.min_window_rr)
                 & (n_clean >= detector.min_clean_fraction * width))
-    score = np.where(assessed, irregular * random, np.nan)
-    if seq.classified and detector.atrial_ectopy_is_not_af:
-        beats = first[:, None] + np.arange(width + 1)  # the window's beats
-        n_s = (seq.label[beats] == "S").sum(axis=1)
-        n_vf = np.isin(seq.label[beats], ("V", "F")).sum(axis=1)
-        score[~assessed & (n_s > 0) & (n_s >= n_vf)] = 0.0
     return AfWindows(first=first, width=width, nrmssd=nrmssd, turning_point_z=z,
-                     score=score)
+                     score=np.where(assessed, irregular * random, np.nan))
 
 
 def premature_beats(rr_s: np.ndarray, detector: AfDetector) -> np.ndarray:

@@ -62,14 +62,6 @@ class AfDetector:
     #: of the AF time but added about 1,000 s of detections, with false AF
     #: episodes in records 200, 207 and 232.
     min_clean_fraction: float = 0.5
-    #: ... except that such a window whose ectopic beats are mostly supraventricular
-    #: (S at least as many as V and F together) scores 0, not "not assessed": in AF
-    #: every conducted beat is N, so a run of premature atrial beats is organised
-    #: atrial activity, the opposite of AF. Without it the learned model spoke alone
-    #: there and called the atrial ectopy of MIT-BIH 232 (sinus bradycardia, 1,382
-    #: APCs) AF. Ventricular ectopy stays "not assessed": AF with frequent PVCs
-    #: (MIT-BIH 217) is still AF. Only with beat classes.
-    atrial_ectopy_is_not_af: bool = True
     #: Without beat classes, a beat counts as ectopic when it is premature by its
     #: RR intervals (see :func:`.af.premature_beats`). On MIT-BIH reference beats
     #: without their labels this cut the non-AF records with an AF episode from 21
