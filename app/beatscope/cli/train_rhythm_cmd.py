@@ -51,7 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--jobs", type=int, default=1,
                    help="folds (and the all-data model) trained at once, one process each "
-                        "with --threads threads (for a GPU machine; results as with 1)")
+                        "with --threads threads (for a GPU machine); each fold is seeded on "
+                        "its own, so it does not depend on the order")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu",
                    help="where to train (auto: CUDA when available)")
     p.add_argument("--dropout", type=float, default=0.3)

@@ -21,7 +21,7 @@ DS2 = ("100", "103", "105", "111", "113", "117", "121", "123", "200", "202", "21
 
 #: Held out of DS1 training to early-stop and calibrate: S beats (118, 223) and
 #: V beats (215, 223). 209 stays in training (383 of DS1's ~940 S beats), and so
-#: does 208 (373 of DS1's 388 fusion beats).
+#: does 208 (373 of DS1's 415 fusion beats).
 DS1_VALIDATION = ("118", "215", "223")
 
 #: Held out of the production training set for early stopping and calibration
