@@ -1,15 +1,15 @@
 """The rhythm training data, prepared once into one file.
 
 Loading the databases resamples 7,249 CinC records and 48 MIT-BIH records to the
-model's 100 Hz and labels the MIT-BIH windows from the rhythm annotations (about a
-minute here, and it needs wfdb). The prepared file holds exactly what training
+model's 100 Hz and labels the MIT-BIH windows from the rhythm annotations (15-20 s
+here, and it needs wfdb). The prepared file holds exactly what training
 reads: each CinC signal and label, each MIT-BIH record's signal, window starts,
 multi-hot targets and masks. It loads in a second and is small enough (about
 25 MB) to carry to a GPU machine that has neither the databases nor wfdb.
 
-Signals are stored in steps of 5 uV, MIT-BIH's own ADC step (CinC's is 1 uV,
-under its recordings' noise of 10 uV and more; the rounding adds 1.4 uV rms), as
-int16 first differences, compressed: 5-uV steps take the file from 36 to about 25
+Signals are stored in steps of 5 uV, MIT-BIH's own ADC step (CinC's is 1 uV; the
+rounding adds 1.4 uV rms, and the model z-scores every window), as int16 first
+differences, compressed: 5-uV steps take the file from 36 to about 25
 MB. The differences are taken and summed in wrapping int16 arithmetic, which is
 exactly reversible, so the only loss is the rounding and the clip at +-163 mV.
 The file records where it came from; its sha256 goes into the training manifest.
