@@ -119,16 +119,10 @@ class Sampler:
         sinusoidal wander and white noise, sized by the row's own std."""
         cfg, rng = self.cfg, self.rng
         n, length = x.shape
-        count = valid.sum(axis=1, keepdims=True)
-
-        def row_std(v: np.ndarray) -> np.ndarray:
-            mean = (v * valid).sum(axis=1, keepdims=True) / count
-            sd = np.sqrt((((v - mean) * valid) ** 2).sum(axis=1, keepdims=True) / count)
-            return np.where(sd > 0, sd, 1.0)
-
         on = rng.random((3, n, 1)) < cfg.aug_p
         x = x * np.where(on[0], rng.uniform(*cfg.aug_scale, (n, 1)), 1.0)
-        sd = row_std(x)
+        _, sd = self._row_stats(x, valid)
+        sd = np.where(sd > 0, sd, 1.0)
         t = np.arange(length)[None, :] / MODEL_FS
         wander = (rng.uniform(0, cfg.aug_wander, (n, 1)) * sd
                   * np.sin(2 * np.pi * rng.uniform(0.05, 0.5, (n, 1)) * t
@@ -137,14 +131,19 @@ class Sampler:
         return (x + on[1] * wander + on[2] * noise).astype(np.float32)
 
     @staticmethod
-    def _zscore(x: np.ndarray, valid: np.ndarray) -> np.ndarray:
-        """Z-score each row over its valid samples; the rest (a short record's
-        tail) stays zero, as :func:`cut_windows` pads."""
+    def _row_stats(x: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's mean and (population) std over its valid samples, as columns."""
         count = valid.sum(axis=1, keepdims=True)
         mean = (x * valid).sum(axis=1, keepdims=True) / count
-        w = (x - mean) * valid
-        sd = np.sqrt((w ** 2).sum(axis=1, keepdims=True) / count)
-        return (w / np.where(sd > 1e-6, sd, 1.0)).astype(np.float32)
+        sd = np.sqrt((((x - mean) * valid) ** 2).sum(axis=1, keepdims=True) / count)
+        return mean, sd
+
+    @classmethod
+    def _zscore(cls, x: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Z-score each row over its valid samples; the rest (a short record's
+        tail) stays zero, as :func:`cut_windows` pads."""
+        mean, sd = cls._row_stats(x, valid)
+        return ((x - mean) * valid / np.where(sd > 1e-6, sd, 1.0)).astype(np.float32)
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rng = self.rng
@@ -386,10 +385,7 @@ def run_cv(cfg: RhythmTrainConfig, cinc_dir: Path | None, mit_dir: Path | None, 
     sampling runs on one core per job while the GPU is shared. Every job is seeded
     as in the one-process run; only the order of the log lines differs."""
     out.mkdir(parents=True, exist_ok=True)
-    _setup_logging(out / "train.log")
-    torch.set_num_threads(cfg.threads)
-    if cfg.device == "cuda":
-        torch.backends.cudnn.benchmark = True  # one input shape: pick the fastest kernels once
+    _setup_process(cfg, out, append=False)
     log.info("command: %s", command)
     log.info("config: %s", asdict(cfg))
     t0 = time.perf_counter()
@@ -431,23 +427,26 @@ def run_cv(cfg: RhythmTrainConfig, cinc_dir: Path | None, mit_dir: Path | None, 
     return manifest
 
 
+def _setup_process(cfg: RhythmTrainConfig, out: Path, append: bool) -> None:
+    """Logging to ``out/train.log``, torch threads and cuDNN, for the parent and
+    for each ``--jobs`` worker (workers append to the parent's log)."""
+    _setup_logging(out / "train.log", append=append)
+    torch.set_num_threads(cfg.threads)
+    if cfg.device == "cuda":
+        torch.backends.cudnn.benchmark = True  # one input shape: pick the fastest kernels once
+
+
 def _fold_job(cfg: RhythmTrainConfig, source: _DataSource, k: int, out: Path,
               command: str) -> None:
     """One fold in a worker process."""
-    _setup_logging(out / "train.log", append=True)
-    torch.set_num_threads(cfg.threads)
-    if cfg.device == "cuda":
-        torch.backends.cudnn.benchmark = True
+    _setup_process(cfg, out, append=True)
     _run_fold(cfg, _load(cfg, source), k, out, command)
 
 
 def _final_job(cfg: RhythmTrainConfig, source: _DataSource, out: Path) -> dict:
     """The production model in a worker process; its weights go back to the parent,
     which writes them once the cross-validation it reports has been pooled."""
-    _setup_logging(out / "train.log", append=True)
-    torch.set_num_threads(cfg.threads)
-    if cfg.device == "cuda":
-        torch.backends.cudnn.benchmark = True
+    _setup_process(cfg, out, append=True)
     return _train_final(cfg, _load(cfg, source))
 
 
