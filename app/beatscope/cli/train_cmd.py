@@ -43,6 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="share of training beats shown with a blank waveform (RR only)")
     p.add_argument("--balance-alpha", type=float, default=0.6,
                    help="class-balanced sampling: each beat drawn with weight count(class)^-alpha")
+    p.add_argument("--patience", type=int, default=4,
+                   help="epochs without a better validation macro-F1 before stopping; "
+                        "set it to --epochs to run the whole one-cycle schedule")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     p.add_argument("--threads", type=int, default=2)
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
                       samples_per_epoch=args.samples_per_epoch, batch=args.batch, lr=args.lr,
                       balance_alpha=args.balance_alpha,
                       morphology_dropout=args.morphology_dropout,
-                      seed=args.seed, precision=args.precision, threads=args.threads)
+                      patience=args.patience, seed=args.seed, precision=args.precision, threads=args.threads)
     command = "beatscope " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     manifest = run_training(cfg, args.db, args.out, nstdb, args.cache, command)
     test = manifest["metrics"].get("test") or manifest["metrics"]["validation"]
