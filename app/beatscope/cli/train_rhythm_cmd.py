@@ -47,6 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden", type=int, default=64, help="BiLSTM units per direction")
     p.add_argument("--patience", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split-seed", type=int, default=None,
+                   help="seed of the cross-validation folds (default: --seed); give the "
+                        "members of an ensemble the same one")
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--jobs", type=int, default=1,
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
                             samples_per_epoch=args.samples_per_epoch, batch=args.batch,
                             lr=args.lr, patience=args.patience, hidden=args.hidden,
                             channels=tuple(int(c) for c in args.channels.split(",")),
-                            seed=args.seed,
+                            seed=args.seed, split_seed=args.split_seed,
                             precision=args.precision, threads=args.threads,
                             device=_device(args.device), dropout=args.dropout, ema=args.ema)
     only = (None if args.only_folds is None

@@ -61,6 +61,10 @@ class RhythmTrainConfig:
     val_share: float = 0.10
     patience: int = 4
     seed: int = 0
+    #: seed of the cross-validation folds; None: ``seed``. Members of an ensemble
+    #: share it, so that every fold of every member holds out the same records and
+    #: the ensemble's cross-validation is scored fold by fold.
+    split_seed: int | None = None
     precision: str = "bf16"
     threads: int = 2
     device: str = "cpu"  # "cuda" trains on the GPU (bf16 autocast there too)
@@ -369,8 +373,9 @@ class _Data:
 def _load(cfg: RhythmTrainConfig, source: _DataSource) -> _Data:
     cinc, mit, info = load_training_data(source.cinc_dir, source.mit_dir, source.prepared,
                                          source.cinc_limit)
-    cfold = cinc_folds(cinc.label, cfg.folds, cfg.seed) if cfg.folds > 1 else None
-    mfold = mit_folds(sorted(mit), cfg.folds, cfg.seed) if cfg.folds > 1 else {}
+    fold_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
+    cfold = cinc_folds(cinc.label, cfg.folds, fold_seed) if cfg.folds > 1 else None
+    mfold = mit_folds(sorted(mit), cfg.folds, fold_seed) if cfg.folds > 1 else {}
     return _Data(cinc, mit, info, cfold, mfold)
 
 
