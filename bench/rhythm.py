@@ -5,12 +5,15 @@ Run on purpose, not in CI (it reads ../shared/data):
 
     python bench/rhythm.py --cv runs/rhythm-cv                 # tables from a CV run
     python bench/rhythm.py --cv runs/rhythm-cv --skip-24h
+    python bench/rhythm.py --cv RUN0 RUN1 RUN2 --skip-24h      # an ensemble's members
     python bench/rhythm.py --skip-cv --weights model_weights/rhythm   # 24-h timing only
 
 ``--cv DIR`` is the ``--out`` of ``beatscope train-rhythm --folds K``: each
 ``DIR/folds/<k>/`` holds that fold's scores on its CinC test records and its
 model's window probabilities over the MIT-BIH records of that fold (records the
-model never trained on: inter-patient). The MIT-BIH AF episodes are scored as in
+model never trained on: inter-patient). Several runs (the members of an ensemble,
+trained with one ``--split-seed``) are scored as ``combine-rhythm`` combines them:
+mean logits, mean threshold logits. The MIT-BIH AF episodes are scored as in
 ``bench/rhythm_rules.py`` (same functions), with reference beats and their AAMI
 labels as input, four ways: the rules alone, the rules fused with the model
 (``derive_rhythm(..., model=...)``, as ``analyze`` runs it), the model alone
@@ -45,12 +48,12 @@ from rhythm_rules import Score, af_episodes, reference_af, reference_beats, scor
 SHARED = ROOT.parent / "shared" / "data"
 
 
-def cv_tables(cv_dir: Path, folds: int) -> dict:
+def cv_tables(cv_dirs: list[Path], folds: int) -> dict:
     from beatscope.training.rhythm_trainer import pooled_cv
 
-    cv = pooled_cv(cv_dir, folds)
+    cv = pooled_cv(cv_dirs, folds)
     if cv is None:
-        print(f"no finished folds under {cv_dir}/folds")
+        print(f"no finished folds under {', '.join(f'{d}/folds' for d in cv_dirs)}")
         return {}
     print(f"\nCinC 2017, record-wise {folds}-fold CV, folds present: {cv['folds_present']}")
     print("| fold | records | F1 N | F1 A | F1 O | F1 ~ | mean F1 (N,A,O) | Hamming loss "
@@ -74,7 +77,13 @@ def cv_tables(cv_dir: Path, folds: int) -> dict:
     return cv
 
 
-def mit_episodes(cv_dir: Path, folds: int, db: Path) -> dict:
+def mean_logit(probs: list[np.ndarray]) -> np.ndarray:
+    """The members' probabilities combined as ``RhythmEnsemble`` combines them."""
+    p = np.clip(np.asarray(probs, np.float64), 1e-7, 1 - 1e-7)
+    return 1 / (1 + np.exp(-np.mean(np.log(p / (1 - p)), axis=0)))
+
+
+def mit_episodes(cv_dirs: list[Path], folds: int, db: Path) -> dict:
     import wfdb
 
     modes = ["rules", "rules+model", "model", "rules_unlabelled", "rules_unlabelled+model"]
@@ -82,20 +91,22 @@ def mit_episodes(cv_dir: Path, folds: int, db: Path) -> dict:
     per_record = []
     policy = DEFAULT_CONFIG.episodes["AFIB"]
     for k in range(folds):
-        fdir = cv_dir / "folds" / str(k)
-        if not (fdir / "result.json").is_file():
+        fdirs = [d / "folds" / str(k) for d in cv_dirs]
+        if not all((f / "result.json").is_file() for f in fdirs):
             continue
-        res = json.loads((fdir / "result.json").read_text())
-        z = np.load(fdir / "mitdb_test_windows.npz")
-        labels = list(json.loads((fdir / "manifest.json").read_text())["classes"])
-        for name in res["mitdb_test_records"]:
+        res = [json.loads((f / "result.json").read_text()) for f in fdirs]
+        if any(r["mitdb_test_records"] != res[0]["mitdb_test_records"] for r in res):
+            raise SystemExit(f"fold {k}: the runs hold out different MIT-BIH records")
+        zs = [np.load(f / "mitdb_test_windows.npz") for f in fdirs]
+        labels = list(json.loads((fdirs[0] / "manifest.json").read_text())["classes"])
+        for name in res[0]["mitdb_test_records"]:
             header = wfdb.rdheader(str(db / name))
             fs, duration_s = float(header.fs), header.sig_len / float(header.fs)
             ann = wfdb.rdann(str(db / name), "atr")
             reference = reference_af(ann.sample, ann.symbol, ann.aux_note, fs, duration_s)
             samples, beat_labels = reference_beats(ann.sample, ann.symbol)
-            probs = z[f"{name}/probs"]
-            windows = ModelWindows(z[f"{name}/start_s"], z[f"{name}/end_s"],
+            probs = mean_logit([z[f"{name}/probs"] for z in zs])
+            windows = ModelWindows(zs[0][f"{name}/start_s"], zs[0][f"{name}/end_s"],
                                    {"AFIB": probs[:, labels.index("AFIB")].astype(np.float64)})
             q = np.full(len(samples), "Q")
             detected = {
@@ -165,7 +176,8 @@ def time_24h(weights: Path | None, db: Path) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cv", type=Path, help="output folder of a train-rhythm CV run")
+    parser.add_argument("--cv", type=Path, nargs="+", metavar="RUN",
+                        help="output folder of a train-rhythm CV run; several: an ensemble")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--db", type=Path, default=SHARED / "mitdb")
     parser.add_argument("--weights", type=Path, default=None,

@@ -64,7 +64,9 @@ def table(name: str, true: np.ndarray, pred: np.ndarray) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cv", type=Path, required=True, help="`train-rhythm --folds K` output")
+    ap.add_argument("--cv", type=Path, nargs="+", required=True, metavar="RUN",
+                    help="`train-rhythm --folds K` output; several (one --split-seed): the "
+                         "ensemble of their fold models, as `combine-rhythm` builds it")
     ap.add_argument("--cinc", type=Path, default=SHARED / "cinc2017")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
@@ -85,14 +87,15 @@ def main() -> int:
     true, model_pred, engine_pred = [], [], []
     t0, failures = time.perf_counter(), 0
     for k in range(args.folds):
-        fdir = args.cv / "folds" / str(k)
-        saved = np.load(fdir / "cinc_test_probs.npz")
+        fdirs = [d / "folds" / str(k) for d in args.cv]
+        saved = [np.load(f / "cinc_test_probs.npz") for f in fdirs]
         test = np.flatnonzero(fold == k)
-        if list(saved["names"]) != [names[i] for i in test]:
+        if any(list(z["names"]) != [names[i] for i in test] for z in saved):
             raise SystemExit(f"fold {k}: the saved test records are not this split's")
-        rhythm_model = RhythmModel.load(fdir)
-        probs, thresholds = saved["probs"], saved["thresholds"]
-        margin = logit(probs) - logit(thresholds)[None, :]  # CV's single-class decision
+        rhythm_model = RhythmModel.combine([RhythmModel.load(f) for f in fdirs])
+        # the CV's single-class decision: the members' mean margin over their thresholds
+        margin = np.mean([logit(z["probs"]) - logit(z["thresholds"])[None, :]
+                          for z in saved], axis=0)
         n = len(test) if args.limit_per_fold is None else min(args.limit_per_fold, len(test))
         for j in range(n):
             name = names[test[j]]
@@ -102,7 +105,7 @@ def main() -> int:
             except Exception as err:  # too short or unreadable: the model decides alone
                 failures += 1
                 print(f"  {name}: engine failed ({type(err).__name__}: {err})", file=sys.stderr)
-                af = float(probs[j, 1] >= thresholds[1])
+                af = float(margin[j, 1] >= 0)
             best = int(np.argmax(margin[j]))
             others = margin[j].copy()
             others[1] = -np.inf

@@ -159,10 +159,15 @@ def shipped() -> RhythmModel:
 def test_shipped_manifest_records_its_training() -> None:
     manifest = json.loads((SHIPPED / "manifest.json").read_text())
     assert manifest["classes"] == list(LABELS)
-    for key in ("command", "git_commit", "hyper_parameters", "metrics", "thresholds",
-                "trained_on", "files"):
+    for key in ("command", "metrics", "thresholds", "trained_on", "files", "members"):
         assert key in manifest
-    assert (SHIPPED / "rhythm.pt").stat().st_size < 5_000_000
+    # an ensemble of seeds: each member keeps how it was trained
+    for member in manifest["members"].values():
+        for key in ("command", "git_commit", "hyper_parameters", "thresholds"):
+            assert key in member
+    assert manifest["metrics"]["cross_validation"]["pooled"]["records"] == 7249
+    for name in manifest["files"]:
+        assert (SHIPPED / name).stat().st_size < 5_000_000
 
 
 def _af_probability(name: str) -> float:
@@ -229,7 +234,7 @@ def test_a_failing_model_leaves_the_rules_alone() -> None:
 def test_train_rhythm_is_a_cli_command() -> None:
     from beatscope.cli.main import _CLI_WORDS, build_parser
 
-    assert "train-rhythm" in _CLI_WORDS
+    assert {"train-rhythm", "combine-rhythm"} <= _CLI_WORDS
     args = build_parser().parse_args(["train-rhythm", "--out", "x", "--folds", "5",
                                       "--epochs", "3"])
     assert args.folds == 5 and args.epochs == 3

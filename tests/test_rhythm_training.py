@@ -140,3 +140,49 @@ def test_parallel_folds_write_every_fold_and_the_pooled_cv(tmp_path: Path) -> No
     assert (out / "rhythm.pt").is_file() and manifest["hyper_parameters"]["ema"] == 0.9
     log = (out / "train.log").read_text()
     assert "fold 0 epoch 1" in log and "fold 1 epoch 1" in log and "final epoch 1" in log
+
+
+def test_seeds_sharing_their_folds_combine_into_one_ensemble(tmp_path: Path) -> None:
+    from beatscope.errors import BeatScopeError
+    from beatscope.rhythm.model import RhythmModel
+    from beatscope.training.rhythm_ensemble import combine_rhythm
+    from beatscope.training.rhythm_metrics import logit
+    from beatscope.training.rhythm_trainer import pooled_cv
+
+    rng = np.random.default_rng(5)
+    prepared = tmp_path / "prepared.npz"
+    save_prepared(prepared, _cinc(24, rng), {"201": _mit("201", rng), "100": _mit("100", rng)},
+                  {"command": "test"})
+    base = RhythmTrainConfig(folds=2, epochs=1, samples_per_epoch=64, batch=32, threads=1,
+                             channels=(4, 4, 4, 4, 4), hidden=4, precision="fp32")
+    runs = {}
+    for name, seed, split_seed in (("a", 0, 0), ("b", 1, 0), ("c", 1, None)):
+        runs[name] = tmp_path / name
+        run_cv(replace(base, seed=seed, split_seed=split_seed), None, None, runs[name],
+               f"test seed {seed}", prepared=prepared)
+    # --split-seed pins the folds: seed 1 holds out what seed 0 holds out
+    held = {n: list(np.load(runs[n] / "folds" / "0" / "cinc_test_probs.npz")["names"])
+            for n in runs}
+    assert held["a"] == held["b"] != held["c"]
+    with pytest.raises(ValueError, match="same --split-seed"):
+        pooled_cv([runs["a"], runs["c"]], 2)
+
+    out = tmp_path / "ensemble"
+    manifest = combine_rhythm([runs["a"], runs["b"]], out, "test combine",
+                              [runs["a"], runs["b"]], folds=2)
+    assert manifest["metrics"]["cross_validation"]["pooled"]["records"] == 24
+    assert set(manifest["members"]) == {"rhythm_0", "rhythm_1"}
+    assert manifest["members"]["rhythm_1"]["command"] == "test seed 1"
+
+    members = [RhythmModel.load(runs[n], precision="fp32") for n in ("a", "b")]
+    ensemble = RhythmModel.load(out, precision="fp32")
+    x = np.random.default_rng(0).normal(size=(6, WINDOW_SAMPLES)).astype(np.float32)
+    expected = 1 / (1 + np.exp(-np.mean([logit(m.predict(x)) for m in members], axis=0)))
+    np.testing.assert_allclose(ensemble.predict(x), expected, atol=1e-5)
+    for label, t in ensemble.thresholds.items():
+        mean = np.mean([logit(np.array(m.thresholds[label])) for m in members])
+        assert t == pytest.approx(1 / (1 + np.exp(-mean)), abs=1e-4)
+    with pytest.raises(BeatScopeError, match="two or more"):
+        combine_rhythm([runs["a"]], tmp_path / "one", "x")
+    with pytest.raises(BeatScopeError, match="same --split-seed"):
+        combine_rhythm([runs["a"], runs["c"]], tmp_path / "bad", "x", [runs["a"], runs["c"]], 2)

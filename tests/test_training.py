@@ -99,3 +99,14 @@ def test_confusion_matrix_and_missed_beats() -> None:
     assert s.ppv(2) == pytest.approx(100.0)  # the -1 detection is not counted
     assert s.accuracy == pytest.approx(100 * 4 / 7)
     assert s.f1(1) == pytest.approx(50.0)
+
+
+def test_train_takes_a_fixed_ensemble_weight_and_refuses_one_out_of_range(capsys) -> None:
+    from beatscope.cli.main import build_parser, main
+
+    args = build_parser().parse_args(["train", "--out", "x", "--ensemble-weight", "0.792",
+                                      "--patience", "8"])
+    assert args.ensemble_weight == 0.792 and args.patience == 8
+    assert build_parser().parse_args(["train", "--out", "x"]).ensemble_weight is None
+    assert main(["train", "--out", "x", "--ensemble-weight", "1.5"]) == 1
+    assert "--ensemble-weight 1.5: must be in [0, 1]" in capsys.readouterr().err

@@ -14,7 +14,13 @@ from beatscope.errors import BeatScopeError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from beatscope.cli import analyze_cmd, evaluate_cmd, train_cmd, train_rhythm_cmd
+    from beatscope.cli import (
+        analyze_cmd,
+        combine_rhythm_cmd,
+        evaluate_cmd,
+        train_cmd,
+        train_rhythm_cmd,
+    )
 
     parser = argparse.ArgumentParser(
         prog="beatscope", description="BeatScope ECG analysis and review.",
@@ -26,11 +32,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_parser(sub)
     train_cmd.add_parser(sub)
     train_rhythm_cmd.add_parser(sub)
+    combine_rhythm_cmd.add_parser(sub)
     return parser
 
 
 #: First arguments that mean the headless command line rather than the viewer.
-_CLI_WORDS = {"analyze", "evaluate", "train", "train-rhythm", "-h", "--help", "--version"}
+_CLI_WORDS = {"analyze", "evaluate", "train", "train-rhythm", "combine-rhythm", "-h", "--help",
+              "--version"}
 
 
 def main(argv: list[str] | None = None) -> int:

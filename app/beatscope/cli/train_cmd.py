@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--patience", type=int, default=4,
                    help="epochs without a better validation macro-F1 before stopping; "
                         "set it to --epochs to run the whole one-cycle schedule")
+    p.add_argument("--ensemble-weight", type=float, default=None, metavar="W",
+                   help="weight of the first member (ResNet) in the ensemble, the second "
+                        "getting 1 - W; default: tuned on the validation records")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     p.add_argument("--threads", type=int, default=2)
@@ -55,6 +58,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from beatscope.training.trainer import TrainConfig, run_training
 
+    if args.ensemble_weight is not None and not 0.0 <= args.ensemble_weight <= 1.0:
+        raise BeatScopeError(f"--ensemble-weight {args.ensemble_weight}: must be in [0, 1]")
     if not args.db.is_dir():
         raise BeatScopeError(f"{args.db}: MIT-BIH folder not found (pass --db)")
     nstdb = args.nstdb if str(args.nstdb) and args.nstdb.is_dir() else None
@@ -65,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
                       samples_per_epoch=args.samples_per_epoch, batch=args.batch, lr=args.lr,
                       balance_alpha=args.balance_alpha,
                       morphology_dropout=args.morphology_dropout,
-                      patience=args.patience, seed=args.seed, precision=args.precision, threads=args.threads)
+                      patience=args.patience, ensemble_weight=args.ensemble_weight,
+                      seed=args.seed, precision=args.precision, threads=args.threads)
     command = "beatscope " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     manifest = run_training(cfg, args.db, args.out, nstdb, args.cache, command)
     test = manifest["metrics"].get("test") or manifest["metrics"]["validation"]

@@ -17,6 +17,7 @@ import json
 import logging
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -544,21 +545,39 @@ def _save_final(cfg: RhythmTrainConfig, data: _Data, out: Path, command: str,
                     "history": final["history"]}}))
 
 
-def pooled_cv(out: Path, folds: int) -> dict | None:
-    """Per-fold and pooled scores from the fold folders present under ``out/folds``."""
+def pooled_cv(out: Path | Sequence[Path], folds: int) -> dict | None:
+    """Per-fold and pooled scores from the fold folders present under ``out/folds``.
+
+    ``out`` may be several runs (the members of an ensemble, trained with one
+    ``--split-seed``): each fold is then scored by the members' mean logits and mean
+    threshold logits (:class:`~beatscope.rhythm.model.network.RhythmEnsemble`), on
+    the folds every member has finished.
+    """
+    from beatscope.training.rhythm_metrics import logit
+
+    dirs = [Path(out)] if isinstance(out, str | Path) else [Path(d) for d in out]
     per_fold, labels, probs, thr_rows = [], [], [], []
     for k in range(folds):
-        f = out / "folds" / str(k)
-        if not (f / "result.json").is_file():
+        fdirs = [d / "folds" / str(k) for d in dirs]
+        if not all((f / "result.json").is_file() for f in fdirs):
             continue
-        res = json.loads((f / "result.json").read_text())
-        per_fold.append({"fold": k, **{key: res["cinc_test"][key] for key in (
+        zs = [np.load(f / "cinc_test_probs.npz") for f in fdirs]
+        if any(list(z["names"]) != list(zs[0]["names"]) for z in zs[1:]):
+            raise ValueError(f"fold {k}: the runs hold out different records; train the "
+                             "members of an ensemble with the same --split-seed")
+        p = 1 / (1 + np.exp(-np.mean([logit(z["probs"]) for z in zs], axis=0)))
+        t = 1 / (1 + np.exp(-np.mean([logit(z["thresholds"]) for z in zs], axis=0)))
+        if len(fdirs) == 1:
+            res = json.loads((fdirs[0] / "result.json").read_text())
+            cinc_test, mit_windows = res["cinc_test"], res["mitdb_test_windows"]
+        else:
+            cinc_test, mit_windows = cinc_scores(zs[0]["label"], p, t), None
+        per_fold.append({"fold": k, **{key: cinc_test[key] for key in (
             "records", "f1", "challenge_f1_nao", "hamming_loss", "macro_auprc", "micro_f1",
-            "subset_accuracy")}, "mitdb_test_windows": res["mitdb_test_windows"]})
-        z = np.load(f / "cinc_test_probs.npz")
-        labels.append(z["label"])
-        probs.append(z["probs"])
-        thr_rows.append(np.repeat(z["thresholds"][None], len(z["label"]), axis=0))
+            "subset_accuracy")}, "mitdb_test_windows": mit_windows})
+        labels.append(zs[0]["label"])
+        probs.append(p)
+        thr_rows.append(np.repeat(t[None], len(p), axis=0))
     if not per_fold:
         return None
     y = np.concatenate(labels)
@@ -567,7 +586,6 @@ def pooled_cv(out: Path, folds: int) -> dict | None:
     # Pooled: every record scored by its own fold's model and thresholds. The
     # per-record thresholds are applied by shifting the logits (single_class /
     # multilabel decisions are then equivalent to a common threshold of 0.5).
-    from beatscope.training.rhythm_metrics import logit
     shifted = 1 / (1 + np.exp(-(logit(p) - logit(t))))
     pooled = cinc_scores(y, shifted, np.full(p.shape[1], 0.5))
     # AUPRC is threshold-free: computed on the raw pooled probabilities.

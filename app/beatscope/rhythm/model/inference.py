@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..model_input import ModelWindows
-from .network import MODEL_FS, WINDOW_S, RhythmCnnBiLstm
+from .network import MODEL_FS, WINDOW_S, RhythmCnnBiLstm, RhythmEnsemble
 from .signal import cut_windows, to_model_rate, window_starts
 
 #: Environment variable overriding :func:`default_rhythm_weights_dir`.
@@ -75,19 +75,44 @@ class RhythmModel:
     @classmethod
     def load(cls, folder: str | os.PathLike[str] | None = None,
              precision: str = "auto") -> RhythmModel:
-        """Verify and load a rhythm weight set; raises ``WeightsError``."""
+        """Verify and load a rhythm weight set; raises ``WeightsError``.
+
+        A set holds one network (``rhythm``) or several members (an ensemble of
+        seeds, ``beatscope combine-rhythm``); members are combined by
+        :class:`RhythmEnsemble` and the manifest's thresholds are the ensemble's.
+        """
         from beatscope.models.weights_io import WeightsError, load_weight_set
 
         _register()
         folder = Path(folder) if folder is not None else default_rhythm_weights_dir()
         ws = load_weight_set(folder, device="cpu")
-        if "rhythm" not in ws.models:
-            raise WeightsError(f"{folder}: no 'rhythm' model in this weight set")
+        if not ws.models or not all(isinstance(m, RhythmCnnBiLstm) for m in ws.models.values()):
+            raise WeightsError(f"{folder}: not a rhythm weight set (its networks: "
+                               f"{', '.join(ws.models) or 'none'})")
+        if len(ws.models) == 1:
+            net = next(iter(ws.models.values()))
+        else:
+            weights = ws.ensemble_weights
+            net = RhythmEnsemble(list(ws.models.values()), [weights[k] for k in ws.models])
+            net.eval()
         thresholds = {k: float(v) for k, v in (ws.manifest.get("thresholds") or {}).items()}
         if precision == "auto":
             precision = "bf16" if _bf16_native() else "fp32"
-        return cls(ws.models["rhythm"], tuple(ws.classes), thresholds, ws.manifest,
-                   ws.manifest_sha256, precision)
+        return cls(net, tuple(ws.classes), thresholds, ws.manifest, ws.manifest_sha256,
+                   precision)
+
+    @classmethod
+    def combine(cls, models: list[RhythmModel]) -> RhythmModel:
+        """Equal-weight ensemble of loaded models with the same labels (for the
+        cross-validation benches, which combine the fold models of several seeds)."""
+        if not models or any(m.labels != models[0].labels for m in models):
+            raise ValueError("combine needs models with the same labels")
+        if len(models) == 1:
+            return models[0]
+        net = RhythmEnsemble([m.net for m in models]).eval()
+        return cls(net, models[0].labels, mean_thresholds([m.thresholds for m in models]),
+                   {"members": [m.manifest for m in models]}, "", models[0].precision,
+                   models[0].batch, models[0].device)
 
     def describe(self) -> dict:
         return {"weights": self.manifest.get("model_version", "rhythm"),
@@ -135,6 +160,17 @@ class RhythmModel:
         return ModelWindows(windows.start_s, windows.end_s,
                             {k: windows.probability[k] for k in FUSED_MODEL_LABELS
                              if k in windows.probability})
+
+
+def mean_thresholds(tables: list[dict[str, float]]) -> dict[str, float]:
+    """An ensemble's per-label threshold: the logistic of its members' mean threshold
+    logit (see :class:`RhythmEnsemble`). Labels every member has, only."""
+    labels = set(tables[0]).intersection(*tables[1:]) if tables else set()
+    out = {}
+    for label in sorted(labels):
+        p = np.clip([t[label] for t in tables], 1e-7, 1 - 1e-7)
+        out[label] = float(1.0 / (1.0 + np.exp(-np.mean(np.log(p / (1 - p))))))
+    return out
 
 
 _DEFAULT: dict[str, RhythmModel | None] = {}

@@ -54,3 +54,31 @@ class RhythmCnnBiLstm(nn.Module):
         h, _ = self.lstm(h)
         pooled = torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=1)
         return self.head(self.drop(pooled.float()))
+
+
+class RhythmEnsemble(nn.Module):
+    """Several :class:`RhythmCnnBiLstm` (seeds of one configuration) as one network:
+    the weighted mean of their logits.
+
+    Logits, not probabilities, are averaged so that a member's per-label threshold
+    carries over as a logit too: the ensemble's threshold is the logistic of the
+    members' mean threshold logit, and "ensemble above its threshold" is then
+    "the members' mean margin above zero", the decision the cross-validation scores.
+    """
+
+    def __init__(self, members: list[nn.Module], weights: list[float] | None = None) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        w = torch.tensor(weights if weights is not None else [1.0] * len(members),
+                         dtype=torch.float32)
+        if w.shape != (len(members),) or not torch.all(w >= 0) or w.sum() <= 0:
+            raise ValueError("one non-negative weight per member, with a positive sum")
+        self.members = nn.ModuleList(members)
+        self.register_buffer("weights", w / w.sum(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.members[0](x).float() * self.weights[0]
+        for w, m in zip(self.weights[1:], self.members[1:], strict=True):
+            out = out + m(x).float() * w
+        return out
