@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from beatscope.analysis import AnalysisOptions, analyze
+from beatscope.cli.output import summary_dict
 from beatscope.io import Record, load_record
 from beatscope.models.weights_io import WeightsError, save_weight_set
 from beatscope.rhythm.model import (
@@ -189,6 +190,12 @@ def test_analyze_fuses_the_model_into_af_episodes() -> None:
         return result.rhythm
 
     af, sinus = rhythm("mitdb_201_afib"), rhythm("mitdb_100")
+    # the JSON says which rhythm model spoke: the shipped ensemble, by manifest sha256
+    result = analyze(load_record(DATA / "mitdb_100.hea"),
+                     AnalysisOptions(classifier=None, rhythm_model=shipped()))
+    described = summary_dict(result)["rhythm_model"]
+    assert described["manifest_sha256"] == shipped().manifest_sha256 != ""
+    assert described["members"] == len(shipped().manifest["members"]) >= 2
     assert any(e["label"] == "AFIB" for e in af["episodes"])
     assert af["burden"]["af_percent"] > 50.0
     assert not any(e["label"] == "AFIB" for e in sinus["episodes"])
@@ -229,6 +236,7 @@ def test_a_failing_model_leaves_the_rules_alone() -> None:
     assert result.rhythm is not None and "rhythm model not used" in result.warnings[-1]
     rules = analyze(record, AnalysisOptions(classifier=None, rhythm_model=None))
     assert rules.rhythm == result.rhythm
+    assert result.rhythm_model is None and rules.rhythm_model is None  # rules alone
 
 
 def test_train_rhythm_is_a_cli_command() -> None:

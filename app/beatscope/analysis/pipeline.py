@@ -93,23 +93,25 @@ def detect_with_quality(x: np.ndarray, fs: float, quality: QualityReport,
 
 
 def _rhythm_model_windows(record: Record, rhythm_model: object | None,
-                          warnings: list[str]):
-    """The rhythm model's window probabilities for ``derive_rhythm``, or None (no
-    model, no weights, or a model failure: then the rules decide alone)."""
+                          warnings: list[str]) -> tuple[object | None, dict | None]:
+    """The rhythm model's window probabilities for ``derive_rhythm`` and the model's
+    description, or (None, None): no model, no weights, or a model failure (then
+    the rules decide alone)."""
     if rhythm_model is None:
-        return None
+        return None, None
     try:
         if isinstance(rhythm_model, str):
             from beatscope.rhythm.model import load_default_rhythm_model
 
             rhythm_model = load_default_rhythm_model()
             if rhythm_model is None:
-                return None
+                return None, None
         windows = rhythm_model.windows(record.signals, record.fs, record.lead_names)
-        return rhythm_model.model_input(windows)
+        describe = getattr(rhythm_model, "describe", None)
+        return rhythm_model.model_input(windows), (describe() if describe else None)
     except Exception as err:  # the rules still run; the model's failure is reported
         warnings.append(f"rhythm model not used ({type(err).__name__}: {err})")
-        return None
+        return None, None
 
 
 def _describe(classifier: Classifier, rule: PrematurityRule | None) -> dict:
@@ -248,9 +250,10 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     # and noise findings: the ectopy rules need beat classes.
     step("rhythm")
     t = time.perf_counter()
+    model_windows, rhythm_model = _rhythm_model_windows(record, options.rhythm_model, warnings)
     rhythm = derive_rhythm(r_peaks, labels, record.fs, record.duration_s,
                            quality.unreadable_intervals(), probabilities=probs,
-                           model=_rhythm_model_windows(record, options.rhythm_model, warnings))
+                           model=model_windows)
     timings["rhythm"] = time.perf_counter() - t
     step("rhythm", 1.0)
 
@@ -267,4 +270,5 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         windows=windows,
         classifier=None if classifier is None else _describe(classifier, rule),
         rhythm=rhythm,
+        rhythm_model=rhythm_model,
     )

@@ -39,3 +39,6 @@ class AnalysisResult:
     classifier: dict | None = None  # the classifier's describe(), None when none ran
     #: ``beatscope.rhythm.derive_rhythm``'s JSON object: record, episodes, events, burden
     rhythm: dict | None = None
+    #: the rhythm model's describe() (weights, manifest sha256, members), None when
+    #: the rhythm rules ran alone
+    rhythm_model: dict | None = None

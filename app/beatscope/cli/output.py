@@ -47,6 +47,7 @@ def summary_dict(result: AnalysisResult) -> dict:
         "software": _software_versions(),
         "models": result.classifier,  # None: no classifier ran, every beat is Q
         "rhythm": result.rhythm,
+        "rhythm_model": result.rhythm_model,  # None: the rhythm rules ran alone
         "beats": beat_columns(result),
     }
 

@@ -115,8 +115,11 @@ class RhythmModel:
                    models[0].batch, models[0].device)
 
     def describe(self) -> dict:
+        members = getattr(self.net, "members", None)
         return {"weights": self.manifest.get("model_version", "rhythm"),
                 "manifest_sha256": self.manifest_sha256, "precision": self.precision,
+                "members": 1 if members is None else len(members),
+                "thresholds": dict(self.thresholds),
                 "trained_on": self.manifest.get("trained_on")}
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
