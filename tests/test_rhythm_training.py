@@ -120,13 +120,23 @@ def test_weight_average_moves_towards_the_live_weights() -> None:
     assert not any(p.requires_grad for p in average.shadow.parameters())
 
 
-def test_parallel_folds_write_every_fold_and_the_pooled_cv(tmp_path: Path) -> None:
-    rng = np.random.default_rng(3)
-    prepared = tmp_path / "prepared.npz"
+#: A 2-fold run of one epoch of a tiny network: seconds, for the run machinery's tests.
+TINY = RhythmTrainConfig(folds=2, epochs=1, samples_per_epoch=64, batch=32, threads=1,
+                         channels=(4, 4, 4, 4, 4), hidden=4, precision="fp32")
+
+
+def _tiny_prepared(folder: Path, seed: int) -> Path:
+    """A prepared data file of 24 synthetic CinC records and two MIT-BIH records."""
+    rng = np.random.default_rng(seed)
+    prepared = folder / "prepared.npz"
     save_prepared(prepared, _cinc(24, rng), {"201": _mit("201", rng), "100": _mit("100", rng)},
                   {"command": "test"})
-    cfg = RhythmTrainConfig(folds=2, epochs=1, samples_per_epoch=64, batch=32, threads=1,
-                            channels=(4, 4, 4, 4, 4), hidden=4, ema=0.9, precision="fp32")
+    return prepared
+
+
+def test_parallel_folds_write_every_fold_and_the_pooled_cv(tmp_path: Path) -> None:
+    prepared = _tiny_prepared(tmp_path, seed=3)
+    cfg = replace(TINY, ema=0.9)
     out = tmp_path / "out"
     manifest = run_cv(cfg, None, None, out, "beatscope train-rhythm (test)", prepared=prepared,
                       jobs=2)
@@ -149,16 +159,11 @@ def test_seeds_sharing_their_folds_combine_into_one_ensemble(tmp_path: Path) -> 
     from beatscope.training.rhythm_metrics import logit
     from beatscope.training.rhythm_trainer import pooled_cv
 
-    rng = np.random.default_rng(5)
-    prepared = tmp_path / "prepared.npz"
-    save_prepared(prepared, _cinc(24, rng), {"201": _mit("201", rng), "100": _mit("100", rng)},
-                  {"command": "test"})
-    base = RhythmTrainConfig(folds=2, epochs=1, samples_per_epoch=64, batch=32, threads=1,
-                             channels=(4, 4, 4, 4, 4), hidden=4, precision="fp32")
+    prepared = _tiny_prepared(tmp_path, seed=5)
     runs = {}
     for name, seed, split_seed in (("a", 0, 0), ("b", 1, 0), ("c", 1, None)):
         runs[name] = tmp_path / name
-        run_cv(replace(base, seed=seed, split_seed=split_seed), None, None, runs[name],
+        run_cv(replace(TINY, seed=seed, split_seed=split_seed), None, None, runs[name],
                f"test seed {seed}", prepared=prepared)
     # --split-seed pins the folds: seed 1 holds out what seed 0 holds out
     held = {n: list(np.load(runs[n] / "folds" / "0" / "cinc_test_probs.npz")["names"])
