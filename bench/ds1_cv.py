@@ -16,7 +16,9 @@ Finished folds (``OUT/folds/K/manifest.json``) are not trained again.
 
 Prints the pooled tables for the ensemble with and without the prematurity rule
 (the rule's parameters were chosen on DS1 reference beats: see
-``bench/prematurity_rule.py``) and for each member alone.
+``bench/prematurity_rule.py``) and for each member alone, then the ensemble weight
+swept from 0 to 1 (ResNet's share; each fold's members and temperatures as trained,
+the prematurity rule on and off): the evidence ``--ensemble-weight`` was chosen on.
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
+from beatscope.analysis.prematurity import apply_prematurity  # noqa: E402
 from beatscope.cli.evaluate_classification import score_records  # noqa: E402
+from beatscope.evaluate.classification import score_classification  # noqa: E402
+from beatscope.evaluate.labelled import CLASS_INDEX  # noqa: E402
 from beatscope.models import BeatClassifier, load_weight_set  # noqa: E402
 from beatscope.training import splits  # noqa: E402
 from beatscope.training.trainer import TrainConfig, run_training  # noqa: E402
@@ -64,10 +71,11 @@ def main() -> int:
     present = [k for k in range(len(splits.DS1_CV_FOLDS))
                if (args.out / "folds" / str(k) / "manifest.json").is_file()]
     totals: dict = {}
+    kept: dict = {}
     for k in present:
         clf = BeatClassifier(load_weight_set(args.out / "folds" / str(k)), device="cpu")
         for key, s in score_records(clf, args.db, list(splits.DS1_CV_FOLDS[k]),
-                                    args.cache).items():
+                                    args.cache, keep=kept).items():
             totals[key] = s if key not in totals else totals[key] + s
     records = sum(len(splits.DS1_CV_FOLDS[k]) for k in present)
     print(f"\nDS1 record-wise cross-validation, folds {present} ({records} records), "
@@ -78,11 +86,42 @@ def main() -> int:
         print(f"\n== {key} ==")
         print(totals[key].table())
     summary = {key: totals[key].as_dict() for key in order}
+    sweep = weight_sweep(kept)
     (args.out / "cv_scores.json").write_text(json.dumps(
-        {"folds": present, "records": records, "command": command, "scores": summary},
-        indent=2) + "\n")
+        {"folds": present, "records": records, "command": command, "scores": summary,
+         "ensemble_weight_sweep": sweep}, indent=2) + "\n")
     print(f"\nwrote {args.out / 'cv_scores.json'}")
     return 0
+
+
+def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> list[dict]:
+    """Pooled scores of ``w * first + (1 - w) * second`` (calibrated probabilities, as
+    ``BeatClassifier`` mixes them) for w = 0, 0.1, ..., 1 and the paper's 0.792."""
+    rows = []
+    print(f"\nensemble weight sweep (w = {first}'s share), pooled over the folds' records")
+    print("| w | rule | accuracy % | macro-F1 (N,S,V) | SVEB Se / +P / F1 | VEB F1 |")
+    print("|---|---|---|---|---|---|")
+    for w in sorted({*np.round(np.arange(0.0, 1.0001, 0.1), 3), 0.792}):
+        for rule in (False, True):
+            total = None
+            for rec in kept.values():
+                classes = rec["classes"]
+                p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
+                if rule:
+                    p = apply_prematurity(p, classes, rec["gate"], rec["applies"])
+                index = np.array([CLASS_INDEX[c] for c in classes])
+                s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
+                total = s if total is None else total + s
+            d = total.as_dict()
+            sv, v = d["per_class"]["S"], d["per_class"]["V"]
+            row = {"w": float(w), "rule": rule, "accuracy": d["accuracy"],
+                   "macro_f1_nsv": round(total.macro_f1(("N", "S", "V")), 2),
+                   "S": sv, "V": v}
+            rows.append(row)
+            print(f"| {w:.3f} | {'on' if rule else 'off'} | {d['accuracy']:.2f} | "
+                  f"{row['macro_f1_nsv']:.2f} | {sv['se']} / {sv['ppv']} / {sv['f1']} | "
+                  f"{v['f1']} |")
+    return rows
 
 
 if __name__ == "__main__":

@@ -52,9 +52,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def score_records(classifier, db: Path, names: list[str], cache: Path | None) -> dict:
+def score_records(classifier, db: Path, names: list[str], cache: Path | None,
+                  keep: dict | None = None) -> dict:
     """Scores summed over ``names``: {"ensemble", each member, and each of those
-    "+ prematurity rule": ClassificationScore}, from the engine's own beats."""
+    "+ prematurity rule": ClassificationScore}, from the engine's own beats.
+
+    ``keep``: a dict that receives, per record, what the scores were made of (member
+    probabilities, the prematurity gate, reference labels), for re-combining the
+    members afterwards (``bench/ds1_cv.py``'s ensemble-weight sweep)."""
     import numpy as np
     from tqdm import tqdm
 
@@ -75,6 +80,10 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None) ->
         # each also with the N/S split by prematurity, as `analyze` runs the ensemble
         gate, applies = prematurity(beats.sample, beats.fs, PrematurityRule())
         classes = tuple(classifier.classes)
+        if keep is not None:
+            keep[name] = {"member_probs": out.member_probs, "gate": gate, "applies": applies,
+                          "label": beats.label, "missed": beats.missed_label,
+                          "classes": classes}
         preds.update({f"{key} + prematurity rule": apply_prematurity(p, classes, gate, applies)
                       for key, p in list(preds.items())})
         for key, p in preds.items():
