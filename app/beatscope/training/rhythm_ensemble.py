@@ -1,10 +1,10 @@
 """``beatscope combine-rhythm``: several trained rhythm models (one configuration,
 different seeds) written as one ensemble weight set.
 
-Seeds of one network disagree on the hard CinC records (AF against "other
-rhythm"), and averaging them is the cheapest accuracy there is: on the pooled
-5-fold CV of the shipped configuration, three seeds scored a mean F1 (N, A, O)
-of 0.823, 0.829 and 0.820 alone and 0.832 together (docs/VALIDATION.md 6a).
+Seeds of one network disagree on the hard CinC records, and averaging them is the
+cheapest accuracy there is: on the pooled 5-fold CV of the shipped configuration,
+three seeds scored a mean F1 (N, A, O) of 0.823, 0.829 and 0.820 alone and 0.832
+together (docs/VALIDATION.md 6a).
 
 The members are combined by :class:`~beatscope.rhythm.model.network.RhythmEnsemble`
 (mean logits); the ensemble's per-label threshold is the logistic of the members'
@@ -64,9 +64,9 @@ def combine_rhythm(members: Sequence[Path], out: Path, command: str,
             raise BeatScopeError(str(err)) from None
         if cv is None or len(cv["folds_present"]) < folds:
             raise BeatScopeError("the cross-validation runs do not all hold every fold")
-    member_cv = [(m.manifest.get("metrics") or {}).get("cross_validation") for m in loaded]
-    if cv_runs:
-        member_cv = [pooled_cv(r, folds) for r in cv_runs]
+    # each member's own CV: from its run when given, else what its manifest recorded
+    member_cv = ([pooled_cv(r, folds) for r in cv_runs] if cv_runs else
+                 [(m.manifest.get("metrics") or {}).get("cross_validation") for m in loaded])
     first = loaded[0].manifest
     manifest = {
         "model_version": "rhythm-cnn-bilstm-ensemble-1",
