@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from beatscope.rhythm import DEFAULT_CONFIG, ModelWindows, derive_rhythm  # noqa: E402
 from beatscope.rhythm.episodes import hysteresis_episodes  # noqa: E402
+from beatscope.rhythm.model.inference import mean_in_logits  # noqa: E402
 from detection import build_24h  # noqa: E402
 from rhythm_rules import Score, af_episodes, reference_af, reference_beats, score  # noqa: E402
 
@@ -77,12 +78,6 @@ def cv_tables(cv_dirs: list[Path], folds: int) -> dict:
     return cv
 
 
-def mean_logit(probs: list[np.ndarray]) -> np.ndarray:
-    """The members' probabilities combined as ``RhythmEnsemble`` combines them."""
-    p = np.clip(np.asarray(probs, np.float64), 1e-7, 1 - 1e-7)
-    return 1 / (1 + np.exp(-np.mean(np.log(p / (1 - p)), axis=0)))
-
-
 def mit_episodes(cv_dirs: list[Path], folds: int, db: Path) -> dict:
     import wfdb
 
@@ -105,7 +100,7 @@ def mit_episodes(cv_dirs: list[Path], folds: int, db: Path) -> dict:
             ann = wfdb.rdann(str(db / name), "atr")
             reference = reference_af(ann.sample, ann.symbol, ann.aux_note, fs, duration_s)
             samples, beat_labels = reference_beats(ann.sample, ann.symbol)
-            probs = mean_logit([z[f"{name}/probs"] for z in zs])
+            probs = mean_in_logits([z[f"{name}/probs"] for z in zs])
             windows = ModelWindows(zs[0][f"{name}/start_s"], zs[0][f"{name}/end_s"],
                                    {"AFIB": probs[:, labels.index("AFIB")].astype(np.float64)})
             q = np.full(len(samples), "Q")

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from beatscope.rhythm.model.inference import RhythmModel
+from beatscope.rhythm.model.inference import RhythmModel, mean_in_logits
 from beatscope.rhythm.model.network import MODEL_FS, WINDOW_S, WINDOW_SAMPLES, RhythmCnnBiLstm
 from beatscope.rhythm.model.signal import cut_windows, window_starts
 from beatscope.training.rhythm_data import (
@@ -565,8 +565,8 @@ def pooled_cv(out: Path | Sequence[Path], folds: int) -> dict | None:
         if any(list(z["names"]) != list(zs[0]["names"]) for z in zs[1:]):
             raise ValueError(f"fold {k}: the runs hold out different records; train the "
                              "members of an ensemble with the same --split-seed")
-        p = 1 / (1 + np.exp(-np.mean([logit(z["probs"]) for z in zs], axis=0)))
-        t = 1 / (1 + np.exp(-np.mean([logit(z["thresholds"]) for z in zs], axis=0)))
+        p = mean_in_logits([z["probs"] for z in zs])
+        t = mean_in_logits([z["thresholds"] for z in zs])
         if len(fdirs) == 1:
             res = json.loads((fdirs[0] / "result.json").read_text())
             cinc_test, mit_windows = res["cinc_test"], res["mitdb_test_windows"]

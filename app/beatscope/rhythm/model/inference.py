@@ -165,15 +165,18 @@ class RhythmModel:
                              if k in windows.probability})
 
 
+def mean_in_logits(probs, axis: int = 0) -> np.ndarray:
+    """Probabilities averaged as logits (clipped to 1e-7): how :class:`RhythmEnsemble`
+    combines its members, for outputs and thresholds saved as probabilities."""
+    p = np.clip(np.asarray(probs, np.float64), 1e-7, 1 - 1e-7)
+    return 1.0 / (1.0 + np.exp(-np.mean(np.log(p / (1 - p)), axis=axis)))
+
+
 def mean_thresholds(tables: list[dict[str, float]]) -> dict[str, float]:
     """An ensemble's per-label threshold: the logistic of its members' mean threshold
     logit (see :class:`RhythmEnsemble`). Labels every member has, only."""
     labels = set(tables[0]).intersection(*tables[1:]) if tables else set()
-    out = {}
-    for label in sorted(labels):
-        p = np.clip([t[label] for t in tables], 1e-7, 1 - 1e-7)
-        out[label] = float(1.0 / (1.0 + np.exp(-np.mean(np.log(p / (1 - p))))))
-    return out
+    return {label: float(mean_in_logits([t[label] for t in tables])) for label in sorted(labels)}
 
 
 _DEFAULT: dict[str, RhythmModel | None] = {}
