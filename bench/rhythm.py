@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from beatscope.rhythm import DEFAULT_CONFIG, ModelWindows, derive_rhythm  # noqa: E402
 from beatscope.rhythm.episodes import hysteresis_episodes  # noqa: E402
 from beatscope.rhythm.model.inference import mean_in_logits  # noqa: E402
+from beatscope.training.rhythm_metrics import logit  # noqa: E402
 from detection import build_24h  # noqa: E402
 from rhythm_rules import Score, af_episodes, reference_af, reference_beats, score  # noqa: E402
 
@@ -78,7 +79,11 @@ def cv_tables(cv_dirs: list[Path], folds: int) -> dict:
     return cv
 
 
-def mit_episodes(cv_dirs: list[Path], folds: int, db: Path) -> dict:
+def mit_episodes(cv_dirs: list[Path], folds: int, db: Path,
+                 afib_at_threshold: bool = False) -> dict:
+    """``afib_at_threshold``: shift the AFIB window probability by its tuned threshold's
+    logit (the threshold then reads 0.5, the episodes' entry level) before the fusion;
+    by default it enters the fusion raw, as ``analyze`` does."""
     import wfdb
 
     modes = ["rules", "rules+model", "model", "rules_unlabelled", "rules_unlabelled+model"]
@@ -101,6 +106,10 @@ def mit_episodes(cv_dirs: list[Path], folds: int, db: Path) -> dict:
             reference = reference_af(ann.sample, ann.symbol, ann.aux_note, fs, duration_s)
             samples, beat_labels = reference_beats(ann.sample, ann.symbol)
             probs = mean_in_logits([z[f"{name}/probs"] for z in zs])
+            if afib_at_threshold:
+                thresholds = mean_in_logits([np.load(f / "cinc_test_probs.npz")["thresholds"]
+                                             for f in fdirs])
+                probs = 1.0 / (1.0 + np.exp(-(logit(probs) - logit(thresholds)[None, :])))
             windows = ModelWindows(zs[0][f"{name}/start_s"], zs[0][f"{name}/end_s"],
                                    {"AFIB": probs[:, labels.index("AFIB")].astype(np.float64)})
             q = np.full(len(samples), "Q")
@@ -179,12 +188,16 @@ def main() -> int:
                         help="rhythm weight set for the 24-h timing (default: shipped)")
     parser.add_argument("--skip-cv", action="store_true")
     parser.add_argument("--skip-24h", action="store_true")
+    parser.add_argument("--afib-at-threshold", action="store_true",
+                        help="MIT-BIH episodes: AFIB probability shifted so that its tuned "
+                             "threshold reads 0.5 (an alternative fusion; not what analyze does)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     args = parser.parse_args()
     figures: dict = {}
     if not args.skip_cv and args.cv is not None:
         figures["cinc_cv"] = cv_tables(args.cv, args.folds)
-        figures["mitdb_af"] = mit_episodes(args.cv, args.folds, args.db)
+        figures["mitdb_af"] = mit_episodes(args.cv, args.folds, args.db,
+                                           afib_at_threshold=args.afib_at_threshold)
     if not args.skip_24h:
         figures["inference_24h"] = time_24h(args.weights, args.db)
     if args.json:
