@@ -39,9 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
 from beatscope.evaluate.classification import score_classification  # noqa: E402
-from beatscope.evaluate.detection import MATCH_WINDOW_S  # noqa: E402
-from beatscope.evaluate.labelled import CLASS_INDEX, reference_classes  # noqa: E402
-from beatscope.evaluate.matching import match_beats  # noqa: E402
+from beatscope.evaluate.labelled import CLASS_INDEX, label_detected  # noqa: E402
 from beatscope.training.splits import DS2  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -103,14 +101,9 @@ def score_condition(db: Path, names, condition: str, classifier):
     for name in names:
         record = transformed(load_record(db / f"{name}.hea"), condition)
         result = analyze(record, AnalysisOptions(classifier=classifier, rhythm_model=None))
-        ref_pos, ref_cls = reference_classes(record.annotations.symbol,
-                                             record.annotations.sample)
-        det = result.beats.sample
-        match = match_beats(ref_pos, det, int(round(MATCH_WINDOW_S * record.fs)))
-        label = np.full(len(det), -1, dtype=np.int64)
-        label[match[match >= 0]] = ref_cls[match >= 0]
+        label, missed = label_detected(record, result.beats.sample)
         pred = np.array([CLASS_INDEX[c] for c in result.beats.label], dtype=np.int64)
-        s = score_classification(label, pred, ref_cls[match < 0])
+        s = score_classification(label, pred, missed)
         total = s if total is None else total + s
     return total
 

@@ -43,7 +43,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from beatscope.rhythm import DEFAULT_CONFIG, ModelWindows, derive_rhythm  # noqa: E402
 from beatscope.rhythm.episodes import hysteresis_episodes  # noqa: E402
 from beatscope.rhythm.model.inference import mean_in_logits  # noqa: E402
+from beatscope.rhythm.scores import sigmoid  # noqa: E402
 from beatscope.training.rhythm_metrics import logit  # noqa: E402
+from beatscope.training.rhythm_trainer import fold_test_scores  # noqa: E402
 from detection import build_24h  # noqa: E402
 from rhythm_rules import Score, af_episodes, reference_af, reference_beats, score  # noqa: E402
 
@@ -98,6 +100,8 @@ def mit_episodes(cv_dirs: list[Path], folds: int, db: Path,
         if any(r["mitdb_test_records"] != res[0]["mitdb_test_records"] for r in res):
             raise SystemExit(f"fold {k}: the runs hold out different MIT-BIH records")
         zs = [np.load(f / "mitdb_test_windows.npz") for f in fdirs]
+        if afib_at_threshold:  # the fold's tuned thresholds, as the ensemble averages them
+            thresholds = fold_test_scores(cv_dirs, k)[3]
         labels = list(json.loads((fdirs[0] / "manifest.json").read_text())["classes"])
         for name in res[0]["mitdb_test_records"]:
             header = wfdb.rdheader(str(db / name))
@@ -107,9 +111,7 @@ def mit_episodes(cv_dirs: list[Path], folds: int, db: Path,
             samples, beat_labels = reference_beats(ann.sample, ann.symbol)
             probs = mean_in_logits([z[f"{name}/probs"] for z in zs])
             if afib_at_threshold:
-                thresholds = mean_in_logits([np.load(f / "cinc_test_probs.npz")["thresholds"]
-                                             for f in fdirs])
-                probs = 1.0 / (1.0 + np.exp(-(logit(probs) - logit(thresholds)[None, :])))
+                probs = sigmoid(logit(probs) - logit(thresholds)[None, :])
             windows = ModelWindows(zs[0][f"{name}/start_s"], zs[0][f"{name}/end_s"],
                                    {"AFIB": probs[:, labels.index("AFIB")].astype(np.float64)})
             q = np.full(len(samples), "Q")

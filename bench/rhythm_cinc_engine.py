@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
+from beatscope.rhythm.scores import sigmoid  # noqa: E402
 from beatscope.training.rhythm_data import (  # noqa: E402
     CINC_CLASSES,
     CINC_TO_LABEL,
@@ -65,9 +66,8 @@ def afib_at_threshold(rhythm_model):
 
     def shifted(windows):
         out = plain(windows)
-        p = np.asarray(out.probability["AFIB"], np.float64)
-        return replace(out, probability={**out.probability,
-                                         "AFIB": 1.0 / (1.0 + np.exp(-(logit(p) - shift)))})
+        p = out.probability["AFIB"]
+        return replace(out, probability={**out.probability, "AFIB": sigmoid(logit(p) - shift)})
 
     rhythm_model.model_input = shifted
     return rhythm_model

@@ -33,9 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
-from beatscope.rhythm.model.inference import mean_in_logits  # noqa: E402
 from beatscope.training.rhythm_data import CINC_CLASSES, _cinc_reader  # noqa: E402
 from beatscope.training.rhythm_metrics import confusion, f1_per_class, logit  # noqa: E402
+from beatscope.training.rhythm_trainer import fold_test_scores  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 FEATURES = ("beats", "heart_rate", "nrmssd", "cv", "median_abs_drr", "pnn50",
@@ -126,13 +126,12 @@ def main() -> int:
 
     names, y, margins, fold = [], [], [], []
     for k in range(args.folds):
-        saved = [np.load(d / "folds" / str(k) / "cinc_test_probs.npz") for d in args.cv]
-        if any(list(z["names"]) != list(saved[0]["names"]) for z in saved[1:]):
-            raise SystemExit(f"fold {k}: the runs hold out different records")
-        p = mean_in_logits([z["probs"] for z in saved])
-        t = mean_in_logits([z["thresholds"] for z in saved])
-        names += list(saved[0]["names"])
-        y.append(saved[0]["label"])
+        try:
+            fold_names, label, p, t = fold_test_scores(args.cv, k)
+        except ValueError as err:
+            raise SystemExit(str(err)) from None
+        names += list(fold_names)
+        y.append(label)
         margins.append(logit(p) - logit(t)[None, :])
         fold += [k] * len(p)
     y, margins, fold = np.concatenate(y), np.concatenate(margins).astype(np.float64), np.array(fold)

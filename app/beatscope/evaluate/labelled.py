@@ -69,14 +69,21 @@ def extract_record(path: Path) -> RecordBeats:
     if record.annotations is None:
         raise ValueError(f"{path}: no reference annotations")
     result = analyze(record, AnalysisOptions(keep_windows=True))
-    ref_pos, ref_cls = reference_classes(record.annotations.symbol, record.annotations.sample)
     det = result.beats.sample
-    tol = int(round(MATCH_WINDOW_S * record.fs))
-    match = match_beats(ref_pos, det, tol)
-    label = np.full(len(det), -1, dtype=np.int8)
-    label[match[match >= 0]] = ref_cls[match >= 0]
+    label, missed = label_detected(record, det)
     return RecordBeats(record.name, result.windows.astype(np.float16), result.rr_features,
-                       det, label, ref_cls[match < 0], record.fs)
+                       det, label, missed, record.fs)
+
+
+def label_detected(record, detected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(label, missed)``: the AAMI class index of the reference beat matched to each
+    detected beat within 150 ms (int8; -1: none), and the classes of the reference
+    beats no detection matched. ``record`` must carry its annotations."""
+    ref_pos, ref_cls = reference_classes(record.annotations.symbol, record.annotations.sample)
+    match = match_beats(ref_pos, detected, int(round(MATCH_WINDOW_S * record.fs)))
+    label = np.full(len(detected), -1, dtype=np.int8)
+    label[match[match >= 0]] = ref_cls[match >= 0]
+    return label, ref_cls[match < 0]
 
 
 def load_beats(db: Path, names: list[str] | tuple[str, ...],

@@ -545,6 +545,19 @@ def _save_final(cfg: RhythmTrainConfig, data: _Data, out: Path, command: str,
                     "history": final["history"]}}))
 
 
+def fold_test_scores(runs: Sequence[Path], k: int):
+    """Fold ``k``'s held-out CinC records as the runs saved them: ``(names, label,
+    probs, thresholds)``, the probabilities and thresholds of several runs (an
+    ensemble's members) averaged as logits, as :class:`RhythmEnsemble` combines them.
+    Raises ValueError when the runs held out different records."""
+    zs = [np.load(Path(d) / "folds" / str(k) / "cinc_test_probs.npz") for d in runs]
+    if any(list(z["names"]) != list(zs[0]["names"]) for z in zs[1:]):
+        raise ValueError(f"fold {k}: the runs hold out different records; train the "
+                         "members of an ensemble with the same --split-seed")
+    return (zs[0]["names"], zs[0]["label"], mean_in_logits([z["probs"] for z in zs]),
+            mean_in_logits([z["thresholds"] for z in zs]))
+
+
 def pooled_cv(out: Path | Sequence[Path], folds: int) -> dict | None:
     """Per-fold and pooled scores from the fold folders present under ``out/folds``.
 
@@ -561,21 +574,16 @@ def pooled_cv(out: Path | Sequence[Path], folds: int) -> dict | None:
         fdirs = [d / "folds" / str(k) for d in dirs]
         if not all((f / "result.json").is_file() for f in fdirs):
             continue
-        zs = [np.load(f / "cinc_test_probs.npz") for f in fdirs]
-        if any(list(z["names"]) != list(zs[0]["names"]) for z in zs[1:]):
-            raise ValueError(f"fold {k}: the runs hold out different records; train the "
-                             "members of an ensemble with the same --split-seed")
-        p = mean_in_logits([z["probs"] for z in zs])
-        t = mean_in_logits([z["thresholds"] for z in zs])
+        _, label, p, t = fold_test_scores(dirs, k)
         if len(fdirs) == 1:
             res = json.loads((fdirs[0] / "result.json").read_text())
             cinc_test, mit_windows = res["cinc_test"], res["mitdb_test_windows"]
         else:
-            cinc_test, mit_windows = cinc_scores(zs[0]["label"], p, t), None
+            cinc_test, mit_windows = cinc_scores(label, p, t), None
         per_fold.append({"fold": k, **{key: cinc_test[key] for key in (
             "records", "f1", "challenge_f1_nao", "hamming_loss", "macro_auprc", "micro_f1",
             "subset_accuracy")}, "mitdb_test_windows": mit_windows})
-        labels.append(zs[0]["label"])
+        labels.append(label)
         probs.append(p)
         thr_rows.append(np.repeat(t[None], len(p), axis=0))
     if not per_fold:
