@@ -1,0 +1,248 @@
+"""Every review edit is a command with ``do`` and ``undo`` (glue's ``core/command.py``).
+
+``do`` takes a snapshot of the beats it is about to change before changing them and
+``undo`` puts that snapshot back, so an undo restores exactly what was there (the
+model's label, an earlier reviewer's label and stamp, a note). Commands run through
+one bounded :class:`CommandStack`; a new command clears the redo history.
+
+Durability: the stack hands each change to its ``journal`` (the review database)
+*inside* ``events.held()``: the store's events, which the views listen to, are
+delivered only once the journal has committed. If the journal fails, the change is
+rolled back in memory and never shown.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from beatscope.aami import AAMI_CLASSES
+from beatscope.review.events import Events
+from beatscope.review.store import SOURCES, BeatRows, ReviewStore
+
+#: Commands kept for undo; older ones drop off (their effect stays, and is saved).
+MAX_UNDO = 1000
+
+
+def _samples(beats) -> np.ndarray:
+    s = np.unique(np.atleast_1d(np.asarray(beats, dtype=np.int64)))
+    if len(s) == 0:
+        raise ValueError("a command needs at least one beat")
+    return s
+
+
+def _check_label(label: str) -> str:
+    if label not in AAMI_CLASSES:
+        raise ValueError(f"unknown beat class {label!r} (one of {', '.join(AAMI_CLASSES)})")
+    return label
+
+
+@dataclass
+class Stamp:
+    """Who made an edit, and when (seconds since the epoch)."""
+
+    reviewer: str = ""
+    at: float = field(default_factory=time.time)
+
+
+class Command:
+    """Base: ``do`` saves what it changes in ``self.before`` and changes it."""
+
+    kind = "command"
+    text = "edit"
+    before: BeatRows | None = None
+
+    def do(self, store: ReviewStore) -> None:
+        raise NotImplementedError
+
+    def undo(self, store: ReviewStore) -> None:
+        assert self.before is not None, "undo before do"
+        store.put(self.before)
+
+    def affected(self) -> np.ndarray:
+        """Samples whose saved state this command changes (for the journal)."""
+        return self.before.sample if self.before is not None else np.zeros(0, np.int64)
+
+
+def _stamped(rows: BeatRows, stamp: Stamp) -> BeatRows:
+    rows.reviewer[:] = stamp.reviewer
+    rows.edited_at[:] = stamp.at
+    return rows
+
+
+class Relabel(Command):
+    """Give beats a reviewer's label (``source``: ``reviewer``, or ``propagated`` for a
+    suggestion the reviewer accepted)."""
+
+    kind = "relabel"
+
+    def __init__(self, beats, label: str, stamp: Stamp | None = None,
+                 source: str = "reviewer"):
+        self.samples = _samples(beats)
+        self.label = _check_label(label)
+        if source not in SOURCES[1:]:
+            raise ValueError(f"a relabel's source is reviewer or propagated, not {source!r}")
+        self.source = source
+        self.stamp = stamp or Stamp()
+        self.text = f"relabel {len(self.samples)} beat{'s' * (len(self.samples) != 1)}"
+
+    def do(self, store: ReviewStore) -> None:
+        self.before = store.snapshot(self.samples)
+        olds = sorted(set(self.before.label.tolist()))
+        self.text = (f"relabel {len(self.samples)} beat{'s' * (len(self.samples) != 1)} "
+                     f"{'/'.join(olds)} \u2192 {self.label}")
+        after = _stamped(self.before.copy(), self.stamp)
+        after.reviewer_label[:] = self.label
+        after.source[:] = SOURCES.index(self.source)
+        store.put(after)
+
+
+class DeleteBeats(Command):
+    """Mark beats as not beats (false detections); they stay in the store, flagged."""
+
+    kind = "delete"
+
+    def __init__(self, beats, stamp: Stamp | None = None):
+        self.samples = _samples(beats)
+        self.stamp = stamp or Stamp()
+        self.text = f"delete {len(self.samples)} beat{'s' * (len(self.samples) != 1)}"
+
+    def do(self, store: ReviewStore) -> None:
+        self.before = store.snapshot(self.samples)
+        after = _stamped(self.before.copy(), self.stamp)
+        after.deleted[:] = True
+        after.source[:] = SOURCES.index("reviewer")
+        store.put(after)
+
+
+class InsertBeat(Command):
+    """Add a beat the detector missed, with the model's call on it (``probability``:
+    its 5-class vector, or None) and the reviewer's label."""
+
+    kind = "insert"
+
+    def __init__(self, sample: int, label: str, model_label: str | None = None,
+                 probability=None, stamp: Stamp | None = None):
+        self.sample = int(sample)
+        self.label = _check_label(label)
+        self.model_label = _check_label(model_label or label)
+        self.probability = None if probability is None else np.asarray(probability, np.float32)
+        self.stamp = stamp or Stamp()
+        self.text = f"insert a beat ({self.label})"
+
+    def do(self, store: ReviewStore) -> None:
+        if store.has_beat(self.sample):
+            raise ValueError(f"there is already a beat at sample {self.sample}")
+        row = _stamped(BeatRows.from_model([self.sample], [self.model_label],
+                                           None if self.probability is None
+                                           else self.probability[None, :]), self.stamp)
+        row.reviewer_label[:] = self.label
+        row.source[:] = SOURCES.index("reviewer")
+        row.inserted[:] = True
+        self.before = None
+        store.insert(row)
+
+    def undo(self, store: ReviewStore) -> None:
+        store.remove([self.sample])
+
+    def affected(self) -> np.ndarray:
+        return np.array([self.sample], np.int64)
+
+
+class SetNote(Command):
+    """A free-text note on beats ("" clears it)."""
+
+    kind = "note"
+
+    def __init__(self, beats, note: str, stamp: Stamp | None = None):
+        self.samples = _samples(beats)
+        self.note = str(note)
+        self.stamp = stamp or Stamp()
+        self.text = "clear note" if not self.note else "note"
+
+    def do(self, store: ReviewStore) -> None:
+        self.before = store.snapshot(self.samples)
+        after = _stamped(self.before.copy(), self.stamp)
+        after.note[:] = self.note
+        store.put(after)
+
+
+class Journal(Protocol):
+    """Where the stack makes each change durable (the review database)."""
+
+    def record(self, command: Command, store: ReviewStore, action: str) -> None: ...
+
+
+class CommandStack:
+    """The one path by which the review changes: ``push``, ``undo``, ``redo``.
+
+    ``events.changed()`` fires after every successful push, undo or redo (after the
+    store's own events), for the Undo/Redo menu texts and a history list.
+    """
+
+    def __init__(self, store: ReviewStore, journal: Journal | None = None,
+                 max_undo: int = MAX_UNDO):
+        self.store = store
+        self.journal = journal
+        self.events = Events("changed")
+        self._undo: deque[Command] = deque(maxlen=max_undo)
+        self._redo: list[Command] = []
+
+    def push(self, command: Command) -> Command:
+        self._apply(command, command.do, command.undo, "do")
+        self._undo.append(command)
+        self._redo.clear()
+        self.events.changed.emit()
+        return command
+
+    def undo(self) -> Command | None:
+        if not self._undo:
+            return None
+        command = self._undo[-1]
+        self._apply(command, command.undo, command.do, "undo")
+        self._redo.append(self._undo.pop())
+        self.events.changed.emit()
+        return command
+
+    def redo(self) -> Command | None:
+        if not self._redo:
+            return None
+        command = self._redo[-1]
+        self._apply(command, command.do, command.undo, "redo")
+        self._undo.append(self._redo.pop())
+        self.events.changed.emit()
+        return command
+
+    def _apply(self, command: Command, forward, backward, action: str) -> None:
+        with self.store.events.held():
+            forward(self.store)
+            if self.journal is not None:
+                try:
+                    self.journal.record(command, self.store, action)
+                except BaseException:
+                    backward(self.store)  # not durable: not done
+                    raise
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_text(self) -> str:
+        return f"Undo {self._undo[-1].text}" if self._undo else "Undo"
+
+    @property
+    def redo_text(self) -> str:
+        return f"Redo {self._redo[-1].text}" if self._redo else "Redo"
+
+    def history(self) -> list[str]:
+        """The undoable commands' texts, oldest first."""
+        return [c.text for c in self._undo]

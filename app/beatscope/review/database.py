@@ -1,0 +1,264 @@
+"""One review database per record: SQLite in WAL mode, every edit its own transaction.
+
+What is stored:
+
+* ``meta``: the record's fingerprint (so that an edited copy of a record is never
+  paired with another recording's review), its sampling rate, the software version;
+* ``analysis``: the model's beats of the latest analysis (samples, labels, 5-class
+  probabilities) as one compressed array blob: a 100k-beat Holter reopens in one read;
+* ``review``: the full state of every beat the review touched, by sample;
+* ``history``: each command with what it saved before changing, in order, with
+  whether it is currently done, so reopening restores the undo history too.
+
+``synchronous=FULL``: in WAL mode NORMAL may lose the last commits on a power cut
+(never corrupt the file); FULL makes a commit durable when it returns, which is the
+promise the viewer makes when it shows an edit as done. Measured on this machine
+(``python bench/review_store.py``) it costs little per edit.
+
+A database written by a newer BeatScope is refused and left untouched.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from beatscope import __version__
+from beatscope.errors import BeatScopeError
+from beatscope.review.commands import Command, CommandStack
+from beatscope.review.serialise import command_from_payload, command_payload
+from beatscope.review.store import BeatRows, ReviewStore
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE analysis (id INTEGER PRIMARY KEY CHECK (id = 1), beats BLOB NOT NULL);
+CREATE TABLE review (
+    sample INTEGER PRIMARY KEY, model_label TEXT NOT NULL, probability BLOB,
+    reviewer_label TEXT NOT NULL, source INTEGER NOT NULL, inserted INTEGER NOT NULL,
+    deleted INTEGER NOT NULL, note TEXT NOT NULL, reviewer TEXT NOT NULL, edited_at REAL);
+CREATE TABLE history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, done INTEGER NOT NULL, kind TEXT NOT NULL,
+    text TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE INDEX history_done ON history (done, seq);
+"""
+_REVIEW_COLUMNS = ("sample", "model_label", "probability", "reviewer_label", "source",
+                   "inserted", "deleted", "note", "reviewer", "edited_at")
+
+
+class ReviewDatabaseError(BeatScopeError):
+    """A review database that cannot be used; the message is one line for the user."""
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _blob(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    return buf.getvalue()
+
+
+def _unblob(data: bytes) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
+
+
+class ReviewDatabase:
+    """The review of one record on disk. ``open`` creates it when it does not exist."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection):
+        self.path = Path(path)
+        self._db = connection
+
+    # ------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: Path, fingerprint: str, fs: float) -> ReviewDatabase:
+        path = Path(path)
+        try:
+            exists = path.exists() and path.stat().st_size > 0
+            db = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ReviewDatabaseError(f"{path.name}: cannot open the review ({exc})") from None
+        try:
+            db.execute("PRAGMA busy_timeout = 500")
+            if exists:
+                cls._check(db, path, fingerprint)
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            if not exists:
+                # one script, one transaction: a crash leaves no half-made schema
+                db.executescript(
+                    "BEGIN IMMEDIATE;" + _SCHEMA
+                    + "CREATE TABLE schema (version INTEGER NOT NULL);"
+                    + f"INSERT INTO schema VALUES ({SCHEMA_VERSION});"
+                    + "INSERT INTO meta VALUES ('fingerprint', " + _quote(fingerprint) + ");"
+                    + f"INSERT INTO meta VALUES ('fs', '{float(fs)!r}');"
+                    + f"INSERT INTO meta VALUES ('created_by', 'beatscope {__version__}');"
+                    + "COMMIT;")
+        except sqlite3.Error as exc:
+            db.close()
+            raise ReviewDatabaseError(f"{path.name}: not a usable review database "
+                                      f"({exc})") from None
+        except BaseException:
+            db.close()
+            raise
+        return cls(path, db)
+
+    @staticmethod
+    def _check(db: sqlite3.Connection, path: Path, fingerprint: str) -> None:
+        try:
+            (version,) = db.execute("SELECT version FROM schema").fetchone()
+            stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        except (sqlite3.Error, TypeError) as exc:
+            raise ReviewDatabaseError(f"{path.name}: not a BeatScope review ({exc}); "
+                                      "it was left as it is") from None
+        if version > SCHEMA_VERSION:
+            raise ReviewDatabaseError(
+                f"{path.name}: written by a newer BeatScope (review schema {version}, this "
+                f"one reads up to {SCHEMA_VERSION}); it was left as it is")
+        if stored.get("fingerprint") != fingerprint:
+            raise ReviewDatabaseError(
+                f"{path.name}: this review belongs to another recording (or the recording "
+                "was changed since); it was left as it is")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # ------------------------------------------------------------- analysis
+    def save_analysis(self, sample, label, probability) -> None:
+        blob = _blob({"sample": np.asarray(sample, np.int64),
+                      "label": np.asarray(label, "<U1"),
+                      "probability": np.asarray(probability, np.float32)})
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO analysis VALUES (1, ?)", (blob,))
+
+    def has_analysis(self) -> bool:
+        return self._db.execute("SELECT COUNT(*) FROM analysis").fetchone()[0] > 0
+
+    # ------------------------------------------------------------- the review
+    def load_rows(self) -> BeatRows:
+        """Every beat: the stored analysis with the review's rows laid over it."""
+        row = self._db.execute("SELECT beats FROM analysis WHERE id = 1").fetchone()
+        if row is None:
+            rows = BeatRows.empty()
+        else:
+            a = _unblob(row[0])
+            rows = BeatRows.from_model(a["sample"], a["label"], a["probability"])
+        reviewed = self._db.execute(
+            f"SELECT {', '.join(_REVIEW_COLUMNS)} FROM review ORDER BY sample").fetchall()
+        if not reviewed:
+            return rows
+        edits = _rows_from_sql(reviewed)
+        at = np.searchsorted(rows.sample, edits.sample)
+        present = at < len(rows)
+        present[present] = rows.sample[at[present]] == edits.sample[present]
+        for name in _REVIEW_COLUMNS:
+            getattr(rows, name)[at[present]] = getattr(edits, name)[present]
+        if (~present).any():  # inserted beats, and beats a re-analysis no longer finds
+            extra = edits.take(~present)
+            merged = BeatRows(**{n: np.concatenate([getattr(rows, n), getattr(extra, n)])
+                                 for n in _REVIEW_COLUMNS})
+            rows = merged.take(np.argsort(merged.sample, kind="stable"))
+        return rows
+
+    def load_history(self) -> tuple[list[Command], list[Command]]:
+        """(undo, redo) commands as they were when the review was last written."""
+        done, undone = [], []
+        for flag, payload in self._db.execute(
+                "SELECT done, payload FROM history ORDER BY seq"):
+            (done if flag else undone).append(command_from_payload(json.loads(payload)))
+        return done, list(reversed(undone))
+
+    def record(self, command: Command, store: ReviewStore, action: str) -> None:
+        """The :class:`~beatscope.review.commands.Journal` hook: one transaction."""
+        affected = command.affected()
+        present = np.array([store.has_beat(s) for s in affected], bool)
+        with self._transaction():
+            if present.any():
+                state = store.snapshot(affected[present])
+                self._db.executemany(
+                    f"INSERT OR REPLACE INTO review ({', '.join(_REVIEW_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' * len(_REVIEW_COLUMNS))})", _rows_to_sql(state))
+            if (~present).any():  # an undone insertion: the beat is gone again
+                self._db.executemany("DELETE FROM review WHERE sample = ?",
+                                     [(int(s),) for s in affected[~present]])
+            if action == "do":
+                # a new command clears the redo history, on disk as in memory
+                self._db.execute("DELETE FROM history WHERE done = 0")
+                self._db.execute(
+                    "INSERT INTO history (done, kind, text, payload) VALUES (1, ?, ?, ?)",
+                    (command.kind, command.text, json.dumps(command_payload(command))))
+            else:
+                # undo flips the newest done row; redo flips the oldest undone row
+                pick = ("SELECT MAX(seq) FROM history WHERE done = 1" if action == "undo"
+                        else "SELECT MIN(seq) FROM history WHERE done = 0")
+                self._db.execute(f"UPDATE history SET done = ? WHERE seq = ({pick})",
+                                 (0 if action == "undo" else 1,))
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+    # ------------------------------------------------------------- helpers
+    def stack(self, store: ReviewStore, max_undo: int | None = None) -> CommandStack:
+        """A command stack on ``store`` that writes here, with the saved history."""
+        stack = CommandStack(store, journal=self) if max_undo is None else \
+            CommandStack(store, journal=self, max_undo=max_undo)
+        done, undone = self.load_history()
+        stack._undo.extend(done)
+        stack._redo.extend(undone)
+        return stack
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, value, tb) -> None:
+        if kind is None:
+            self._db.execute("COMMIT")
+        else:
+            self._db.execute("ROLLBACK")
+
+
+def _rows_to_sql(rows: BeatRows) -> list[tuple]:
+    out = []
+    for i in range(len(rows)):
+        p = rows.probability[i]
+        out.append((int(rows.sample[i]), str(rows.model_label[i]),
+                    None if np.isnan(p).all() else p.astype(np.float32).tobytes(),
+                    str(rows.reviewer_label[i]), int(rows.source[i]), int(rows.inserted[i]),
+                    int(rows.deleted[i]), str(rows.note[i]), str(rows.reviewer[i]),
+                    None if np.isnan(rows.edited_at[i]) else float(rows.edited_at[i])))
+    return out
+
+
+def _rows_from_sql(records: list[tuple]) -> BeatRows:
+    rows = BeatRows.empty(len(records))
+    for i, (sample, model, prob, reviewer_label, source, inserted, deleted, note, reviewer,
+            edited_at) in enumerate(records):
+        rows.sample[i] = sample
+        rows.model_label[i] = model
+        if prob is not None:
+            rows.probability[i] = np.frombuffer(prob, np.float32)
+        rows.reviewer_label[i] = reviewer_label
+        rows.source[i] = source
+        rows.inserted[i] = bool(inserted)
+        rows.deleted[i] = bool(deleted)
+        rows.note[i] = note
+        rows.reviewer[i] = reviewer
+        rows.edited_at[i] = np.nan if edited_at is None else edited_at
+    return rows
