@@ -12,8 +12,8 @@ What is stored:
 
 ``synchronous=FULL``: in WAL mode NORMAL may lose the last commits on a power cut
 (never corrupt the file); FULL makes a commit durable when it returns, which is the
-promise the viewer makes when it shows an edit as done. Measured on this machine
-(``python bench/review_store.py``) it costs little per edit.
+promise the viewer makes when it shows an edit as done. ``python bench/review_store.py``
+measures both (FULL took 1.5x NORMAL's time per single-beat edit on this machine).
 
 A database written by a newer BeatScope is refused and left untouched.
 """
@@ -36,7 +36,8 @@ from beatscope.review.store import BeatRows, ReviewStore
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE analysis (id INTEGER PRIMARY KEY CHECK (id = 1), beats BLOB NOT NULL);
+CREATE TABLE analysis (id INTEGER PRIMARY KEY CHECK (id = 1), beats BLOB NOT NULL,
+                       rhythm TEXT);
 CREATE TABLE review (
     sample INTEGER PRIMARY KEY, model_label TEXT NOT NULL, probability BLOB,
     reviewer_label TEXT NOT NULL, source INTEGER NOT NULL, inserted INTEGER NOT NULL,
@@ -134,12 +135,20 @@ class ReviewDatabase:
         return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # ------------------------------------------------------------- analysis
-    def save_analysis(self, sample, label, probability) -> None:
+    def save_analysis(self, sample, label, probability, rhythm: dict | None = None) -> None:
+        """The model's beats (and its rhythm findings) of the latest analysis."""
+        n = len(sample)
         blob = _blob({"sample": np.asarray(sample, np.int64),
                       "label": np.asarray(label, "<U1"),
-                      "probability": np.asarray(probability, np.float32)})
+                      "probability": (np.full((n, 5), np.nan, np.float32) if probability is None
+                                      else np.asarray(probability, np.float32))})
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO analysis VALUES (1, ?)", (blob,))
+            self._db.execute("INSERT OR REPLACE INTO analysis VALUES (1, ?, ?)",
+                             (blob, None if rhythm is None else json.dumps(rhythm)))
+
+    def rhythm(self) -> dict | None:
+        row = self._db.execute("SELECT rhythm FROM analysis WHERE id = 1").fetchone()
+        return None if row is None or row[0] is None else json.loads(row[0])
 
     def has_analysis(self) -> bool:
         return self._db.execute("SELECT COUNT(*) FROM analysis").fetchone()[0] > 0

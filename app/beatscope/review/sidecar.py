@@ -1,0 +1,63 @@
+"""Where a record's review lives, and opening it with the record's analysis in it.
+
+The review database sits next to the record as ``RECORD.beatscope.sqlite``; when that
+folder cannot be written (a read-only archive), in ``fallback_dir`` (the UI passes
+the per-user data folder), named by the record's fingerprint. The core takes paths;
+it never asks Qt where the user's data folder is.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from beatscope.review.commands import CommandStack
+from beatscope.review.database import ReviewDatabase
+from beatscope.review.fingerprint import record_fingerprint
+from beatscope.review.store import ReviewStore
+
+SUFFIX = ".beatscope.sqlite"
+
+
+def review_path(record, fallback_dir: Path | None = None) -> Path:
+    """The review database's path for ``record`` (a loaded Record)."""
+    source = getattr(record, "source_path", None)
+    if source is not None:
+        source = Path(source)
+        beside = source.with_name(source.stem + SUFFIX)
+        if beside.exists() or os.access(source.parent, os.W_OK):
+            return beside
+    if fallback_dir is None:
+        raise OSError(f"{record.name}: its folder is read-only and no other folder was given "
+                      "for the review")
+    return Path(fallback_dir) / f"{record.name}-{record_fingerprint(record)[:16]}{SUFFIX}"
+
+
+@dataclass
+class OpenReview:
+    database: ReviewDatabase
+    store: ReviewStore
+    stack: CommandStack
+
+    def close(self) -> None:
+        self.database.close()
+
+
+def open_review(record, path: Path, analyse=None) -> OpenReview:
+    """Open (or create) ``path`` for ``record``. With no analysis stored yet,
+    ``analyse(record)`` is called and its result's beats and rhythm are saved first,
+    as opening the record in the viewer would."""
+    db = ReviewDatabase.open(path, record_fingerprint(record), record.fs)
+    try:
+        if not db.has_analysis():
+            if analyse is None:
+                raise ValueError(f"{path.name}: holds no analysis of {record.name}")
+            result = analyse(record)
+            db.save_analysis(result.beats.sample, result.beats.label,
+                             result.beats.probability, getattr(result, "rhythm", None))
+        store = ReviewStore(record.fs, db.load_rows())
+        return OpenReview(db, store, db.stack(store))
+    except BaseException:
+        db.close()
+        raise
