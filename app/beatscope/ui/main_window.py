@@ -159,7 +159,9 @@ class MainWindow(QMainWindow):
         if tip:
             action.setToolTip(tip)
             action.setStatusTip(tip)
-        action.triggered.connect(slot)
+        # triggered(bool checked) would fill a slot's first default argument (the
+        # class of "Next V beat" arrived as False): every action slot takes none
+        action.triggered.connect(lambda _checked=False: slot())
         self.addAction(action)  # shortcuts work wherever the focus is in the window
         return action
 
