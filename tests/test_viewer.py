@@ -383,3 +383,14 @@ def test_engine_process_that_dies_gives_a_message_and_the_next_open_works(qtbot,
     assert "engine stopped unexpectedly" in blocker.args[0]
     open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
     assert window.session.phase is Phase.DONE
+
+
+def test_overview_spans_each_record_opened_in_turn(qtbot, window, data_dir):
+    # a shorter record first: its limits once clamped the next record's overview
+    open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
+    assert window.overview.ecg_plot.viewRange()[0][1] == pytest.approx(120.0, rel=0.01)
+    open_and_wait(qtbot, window, SAMPLE)
+    for plot in (window.overview.ecg_plot, window.overview.hr_plot):
+        assert plot.viewRange()[0][1] == pytest.approx(600.0, rel=0.01)
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    assert window.overview.ecg_plot.viewRange()[0][1] == pytest.approx(120.0, rel=0.01)

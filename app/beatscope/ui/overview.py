@@ -74,8 +74,9 @@ class OverviewStrip(pg.GraphicsLayoutWidget):
         lo, hi = np.percentile(y, [0.5, 99.5]) if len(y) else (0.0, 1.0)
         self.ecg_plot.setYRange(lo, hi, padding=0.05)
         for plot in (self.ecg_plot, self.hr_plot):
-            plot.setXRange(0, max(duration_s, 1e-3), padding=0)
+            # limits first: the previous record's limits would clamp a longer range
             plot.setLimits(xMin=0, xMax=max(duration_s, 1e-3))
+            plot.setXRange(0, max(duration_s, 1e-3), padding=0)
         for region in self.regions:
             region.setBounds((0, duration_s))
 
