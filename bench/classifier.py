@@ -151,6 +151,30 @@ def analyse_record(path: Path, ws: LoadedWeightSet, threads: int) -> None:
           f"(precision {clf.precision})")
 
 
+def time_context(n: int, runs: int) -> dict[str, float]:
+    """Seconds to build the template channels of ``n`` beats: the local references as
+    the engine streams them, and the old one-median-per-block baseline."""
+    from beatscope.segment import context_plan, iter_with_local_template
+
+    rng = np.random.default_rng(1)
+    peaks = np.cumsum(rng.normal(0.8, 0.05, n) * 360).astype(np.int64)
+    w = rng.standard_normal((n, 2, 400), dtype=np.float32)
+    block = 8192
+    local = baseline = float("inf")
+    for _ in range(runs):
+        t = time.perf_counter()
+        plan = context_plan(peaks, 360.0)
+        for _ in iter_with_local_template((w[i:i + block] for i in range(0, n, block)), plan):
+            pass
+        local = min(local, time.perf_counter() - t)
+        t = time.perf_counter()
+        for i in range(0, n, block):
+            part = w[i:i + block]
+            np.concatenate([part, part - np.median(part, axis=0, keepdims=True)], axis=1)
+        baseline = min(baseline, time.perf_counter() - t)
+    return {"local_s": round(local, 3), "block_median_s": round(baseline, 3)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--beats", type=int, default=20_000)
@@ -199,6 +223,15 @@ def main() -> int:
     print(f"\n100k-beat 24-h record through the fastest ensemble: "
           f"{HOLTER_BEATS / best_ens:.1f} s (target <= 70 s; ensemble target >= 1,500 beats/s)")
 
+    context = time_context(HOLTER_BEATS, args.runs)
+    print(f"\npatient context for {HOLTER_BEATS:,} beats (24 h at 75 bpm, 2 leads), "
+          f"best of {args.runs}: local references (segment.context, streamed in 8,192-beat "
+          f"blocks) {context['local_s']:.2f} s; one median per 8,192-beat block (the "
+          f"definition before issue 13, baseline) {context['block_median_s']:.2f} s; "
+          f"ratio x{context['local_s'] / context['block_median_s']:.2f}; "
+          f"{100 * context['local_s'] / (HOLTER_BEATS / best_ens):.1f} % of the "
+          f"ensemble's 24-h time")
+
     lstm: dict[str, float] = {}
     if not args.skip_lstm_steps:
         n = min(args.beats, 4096)
@@ -232,7 +265,7 @@ def main() -> int:
         args.json.write_text(json.dumps({
             "weights": origin, "threads": torch.get_num_threads(), "beats": args.beats,
             "batch": args.batch, "beats_per_s": dict(rows), "lstm_steps": lstm,
-            "fp16_storage": errs,
+            "fp16_storage": errs, "context_100k_beats_s": context,
         }, indent=2))
     if args.record is not None:
         analyse_record(args.record, ws, threads)

@@ -147,11 +147,11 @@ def test_rr_features_on_known_sequence():
     assert col["pre_over_local"][premature] == pytest.approx(0.6)
     assert col["post_over_local"][premature] == pytest.approx(1.4)
     assert col["pre_over_post"][premature] == pytest.approx(0.6 / 1.4)
-    assert np.all(col["record_median_rr_s"] == pytest.approx(1.0))
+    assert np.all(col["context_median_rr_s"] == pytest.approx(1.0))
     # local RR of a later beat: mean of the 10 intervals before its pre-RR
     i = 25
     assert col["local_rr_s"][i] == pytest.approx(rr[i - 11:i - 1].mean() / fs)
-    assert col["local_over_record"][i] == pytest.approx(col["local_rr_s"][i])
+    assert col["local_over_context"][i] == pytest.approx(col["local_rr_s"][i])
     # edges borrow the neighbouring interval
     assert col["pre_rr_s"][0] == col["post_rr_s"][0] == pytest.approx(1.0)
     assert col["post_rr_s"][-1] == col["pre_rr_s"][-1] == pytest.approx(1.0)

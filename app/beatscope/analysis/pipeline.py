@@ -32,13 +32,21 @@ from beatscope.dsp import (
 from beatscope.errors import CancelledError, RecordError
 from beatscope.io import Record, select_model_leads
 from beatscope.rhythm import derive_rhythm
-from beatscope.segment import TEMPLATE_BLOCK, iter_segment_beats, rr_features, with_template
+from beatscope.segment import (
+    context_plan,
+    iter_segment_beats,
+    iter_with_local_template,
+    rr_features,
+)
 
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
 WindowsFn = Callable[[int, np.ndarray], None]
 #: ``on_beats(first, samples, labels, probabilities)``: a block of classified beats.
 BeatsFn = Callable[[int, np.ndarray, np.ndarray, np.ndarray | None], None]
+
+#: Beats segmented and classified per block; the viewer receives them block by block.
+BEAT_BLOCK = 8192
 
 #: Shortest record worth analysing: a few beats are needed for RR context.
 MIN_DURATION_S = 3.0
@@ -216,7 +224,13 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         gate, applies = prematurity(r_peaks, fs, rule)
     # The models take two leads; a one-lead record feeds its lead to both inputs.
     model_inputs = (0, 1) if clean.shape[1] == 2 else (0, 0)  # columns of ``clean``
-    for block in iter_segment_beats(clean, r360, leads=model_inputs, chunk=TEMPLATE_BLOCK):
+    blocks = iter_segment_beats(clean, r360, leads=model_inputs, chunk=BEAT_BLOCK)
+    if wants_context:
+        # each block waits for the next few minutes of beats: its references need them
+        streamed = iter_with_local_template(blocks, context_plan(r_peaks, fs))
+    else:
+        streamed = ((None, block, block) for block in blocks)
+    for _, block, inputs in streamed:
         t_segment += time.perf_counter() - t_block
         end = first + len(block)
         if on_windows is not None:
@@ -224,7 +238,6 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         if options.keep_windows:
             kept.append(block)
         if classifier is not None:
-            inputs = with_template(block) if wants_context else block
             labels[first:end], probs[first:end] = classifier.classify(inputs, rr[first:end])
             if rule is not None:
                 p = apply_prematurity(probs[first:end], tuple(classifier.classes),

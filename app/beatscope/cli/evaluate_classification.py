@@ -66,7 +66,7 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
     from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
     from beatscope.evaluate.classification import score_classification
     from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
-    from beatscope.segment import with_template_blocks
+    from beatscope.segment import context_plan, with_local_template
 
     class_index = np.array([CLASS_INDEX[c] for c in classifier.classes])
     totals: dict[str, object] = {}
@@ -74,7 +74,7 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
         (beats,) = load_beats(db, [name], cache)
         windows = beats.windows.astype(np.float32)
         if classifier.in_leads == 4:
-            windows = with_template_blocks(windows)
+            windows = with_local_template(windows, context_plan(beats.sample, beats.fs))
         out = classifier.classify_detailed(windows, beats.rr, members=True)
         preds = {"ensemble": out.probs, **(out.member_probs or {})}
         # each also with the N/S split by prematurity, as `analyze` runs the ensemble

@@ -46,9 +46,11 @@ class RecordBeats:
 
 def _engine_key() -> str:
     from beatscope.analysis import AnalysisOptions
+    from beatscope.segment import CONTEXT_VERSION
 
-    text = json.dumps({"version": __version__, "options": repr(AnalysisOptions())},
-                      sort_keys=True)
+    # the context version: the RR features follow the context's definition
+    text = json.dumps({"version": __version__, "options": repr(AnalysisOptions()),
+                       "context": CONTEXT_VERSION}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 

@@ -256,6 +256,21 @@ def _check_consistency(folder: Path, manifest: Mapping[str, Any],
                                f"({', '.join(models)}) with a positive sum")
 
 
+def _check_context(folder: Path, manifest: dict, models: dict[str, nn.Module]) -> None:
+    """Models that read the patient-context channels must have been trained on the
+    context the engine computes now (``segment.context``): fed another definition
+    they still answer, wrongly."""
+    from beatscope.segment import CONTEXT_VERSION
+
+    if not any(getattr(m, "in_leads", 2) == 4 for m in models.values()):
+        return
+    trained_on = (manifest.get("context") or {}).get("version")
+    if trained_on != CONTEXT_VERSION:
+        raise WeightsError(f"{_display(folder / MANIFEST)}: trained on patient context "
+                           f"'{trained_on or 'whole-block median'}', the engine computes "
+                           f"'{CONTEXT_VERSION}': retrain the weight set")
+
+
 def load_weight_set(folder: str | os.PathLike[str] | None = None,
                     device: str | torch.device = "cpu") -> LoadedWeightSet:
     """Verify and load a weight set (default :func:`default_weights_dir`).
@@ -299,5 +314,6 @@ def load_weight_set(folder: str | os.PathLike[str] | None = None,
         models[name] = model.to(dev).eval()
     classes = tuple(manifest.get("classes") or AAMI_CLASSES)
     _check_consistency(folder, manifest, models, classes)
+    _check_context(folder, manifest, models)
     return LoadedWeightSet(folder=folder, manifest=manifest, models=models, device=dev,
                            manifest_sha256=manifest_sha, classes=classes)

@@ -13,20 +13,30 @@ from beatscope.segment.beats import (
     iter_segment_beats,
     segment_beats,
 )
-from beatscope.segment.context import TEMPLATE_BLOCK, with_template, with_template_blocks
+from beatscope.segment.context import (
+    CONTEXT_VERSION,
+    ContextPlan,
+    context_description,
+    context_plan,
+    iter_with_local_template,
+    with_local_template,
+)
 from beatscope.segment.rr import LOCAL_WINDOW, RR_FEATURE_NAMES, rr_features
 
 __all__ = [
+    "CONTEXT_VERSION",
+    "ContextPlan",
     "BEAT_LENGTH",
     "DEFAULT_RR_S",
     "LOCAL_WINDOW",
     "RR_FEATURE_NAMES",
     "R_INDEX",
-    "TEMPLATE_BLOCK",
     "beat_extents",
+    "context_description",
+    "context_plan",
+    "iter_with_local_template",
     "iter_segment_beats",
     "rr_features",
     "segment_beats",
-    "with_template",
-    "with_template_blocks",
+    "with_local_template",
 ]

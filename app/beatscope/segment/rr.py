@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from beatscope.segment.beats import DEFAULT_RR_S, _as_peaks
+from beatscope.segment.context import context_median_rr
 
 #: Number of RR intervals averaged into the local RR.
 LOCAL_WINDOW = 10
@@ -13,11 +14,11 @@ RR_FEATURE_NAMES: tuple[str, ...] = (
     "pre_rr_s",  # R_i - R_{i-1}, seconds
     "post_rr_s",  # R_{i+1} - R_i, seconds
     "local_rr_s",  # mean of the 10 intervals before pre-RR (see rr_features)
-    "record_median_rr_s",  # median RR of the whole record
+    "context_median_rr_s",  # median RR of the beats within 90 s (segment.context)
     "pre_over_local",
     "post_over_local",
     "pre_over_post",
-    "local_over_record",
+    "local_over_context",
 )
 
 
@@ -32,9 +33,12 @@ def rr_features(r_peaks: np.ndarray, fs: float, window: int = LOCAL_WINDOW) -> n
       pre-RR, so the beat's own (possibly premature or compensatory) intervals never
       enter it. Near the record's start the window slides forward, still leaving out
       the beat's own two intervals; with too few intervals it falls back to the
-      record median.
-    * record RR: the median of all intervals (named honestly: not the mean).
-    * ratios pre/local, post/local, pre/post, local/record.
+      context RR.
+    * context RR: the median RR of the beats within about 90 s of the beat (its
+      anchor's window, :func:`~beatscope.segment.context.context_median_rr`). Not the
+      whole record's: on a 24-h record that mixes hours of other rates into a beat's
+      features.
+    * ratios pre/local, post/local, pre/post, local/context.
 
     Intervals are floored at one sample, so duplicated peaks cannot divide by zero.
     """
@@ -47,12 +51,12 @@ def rr_features(r_peaks: np.ndarray, fs: float, window: int = LOCAL_WINDOW) -> n
     if n == 1:
         rr = np.zeros(0)
         pre = post = np.array([DEFAULT_RR_S])
-        record = DEFAULT_RR_S
+        context = np.array([DEFAULT_RR_S])
     else:
         rr = np.maximum(np.diff(r), 1).astype(np.float64) / fs
         pre = np.concatenate([rr[:1], rr])
         post = np.concatenate([rr, rr[-1:]])
-        record = float(np.median(rr))
+        context = context_median_rr(r, fs)
 
     m = rr.size  # number of intervals; beat i owns rr[i-1] (pre) and rr[i] (post)
     w = max(1, int(window))
@@ -68,16 +72,16 @@ def rr_features(r_peaks: np.ndarray, fs: float, window: int = LOCAL_WINDOW) -> n
     total -= np.where(own_pre, rr_pad[np.maximum(i - 1, 0)], 0.0)
     total -= np.where(own_post, rr_pad[np.minimum(i, m)], 0.0)
     count -= own_pre.astype(np.float64) + own_post.astype(np.float64)
-    local = np.where(count > 0, total / np.maximum(count, 1.0), record)
+    local = np.where(count > 0, total / np.maximum(count, 1.0), context)
     local = np.maximum(local, 1.0 / fs)  # guards rounding; intervals are >= 1 sample
 
     feats = np.empty((n, k), dtype=np.float64)
     feats[:, 0] = pre
     feats[:, 1] = post
     feats[:, 2] = local
-    feats[:, 3] = record
+    feats[:, 3] = context
     feats[:, 4] = pre / local
     feats[:, 5] = post / local
     feats[:, 6] = pre / post
-    feats[:, 7] = local / record
+    feats[:, 7] = local / context
     return feats.astype(np.float32)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from beatscope.aami import AAMI_CLASSES
 from beatscope.evaluate.classification import ClassificationScore, score_classification
 from beatscope.evaluate.labelled import RecordBeats, class_counts, load_beats
-from beatscope.segment import with_template_blocks
+from beatscope.segment import context_description, context_plan, with_local_template
 from beatscope.training import splits
 from beatscope.training.augment import AugmentConfig, Augmenter, load_noise
 
@@ -44,7 +44,8 @@ class TrainConfig:
     cv_fold: int = 0
     models: tuple[str, ...] = ("resnet", "slap")
     use_rr: bool = True
-    #: add each beat's difference from its patient's median beat as input channels
+    #: add each beat's difference from the patient's dominant beat around it (within
+    #: 90 s, ``segment.context``) as input channels
     template_channels: bool = True
     epochs: int = 10
     samples_per_epoch: int = 24_000
@@ -88,8 +89,9 @@ class BeatArrays:
         def windows(b: RecordBeats) -> np.ndarray:
             if not template_channels:
                 return b.windows
-            # Templates come from every detected beat of the record, as at inference.
-            return with_template_blocks(b.windows).astype(np.float16)
+            # References come from every detected beat of the record, as at inference.
+            plan = context_plan(b.sample, b.fs)
+            return with_local_template(b.windows, plan).astype(np.float16)
 
         return cls(np.concatenate([windows(b)[k] for b, k in zip(beats, keep, strict=True)]),
                    np.concatenate([b.rr[k] for b, k in zip(beats, keep, strict=True)]),
@@ -301,6 +303,8 @@ def run_training(cfg: TrainConfig, db: Path, out: Path, nstdb: Path | None,
                            "test": class_counts(test.label) if test else None},
                  "labels": "engine-detected beats matched to the reference within 150 ms",
                  "augmentation_noise": sorted(noise)},
+        # what the template channels and the context RR feature mean (segment.context)
+        "context": context_description() if cfg.template_channels else None,
         "hyperparameters": {k: v for k, v in asdict(cfg).items()},
         "architecture": {k: {"class": type(m).__name__, **kwargs[k]}
                          for k, m in members.items()},

@@ -1,0 +1,128 @@
+"""The patient context (segment.context): each beat's reference is its neighbourhood's
+dominant beat, follows a sudden change of morphology, ignores premature ectopy and
+beats far away, and is the same whether the record is streamed or whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from beatscope.segment import context_plan, iter_with_local_template, with_local_template
+from beatscope.segment.context import ANCHOR_STEP_S, HALF_WINDOW_S, context_median_rr
+
+FS = 360.0
+L = 400
+
+
+def shape(kind: str) -> np.ndarray:
+    """A z-scored (2, L) beat: 'a' narrow upright, 'b' wide inverted, 'v' wide upright."""
+    x = np.arange(L) - 160.0
+    width, sign = {"a": (6.0, 1.0), "b": (20.0, -1.0), "v": (30.0, 1.0)}[kind]
+    lead = sign * np.exp(-0.5 * (x / width) ** 2) + 0.2 * np.exp(-0.5 * ((x - 120) / 25) ** 2)
+    lead = (lead - lead.mean()) / lead.std()
+    return np.stack([lead, 0.5 * lead + 0.5 * np.roll(lead, 7)]).astype(np.float32)
+
+
+def rhythm(kinds: list[str], premature: np.ndarray, rr_s: float = 0.8,
+           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """R peaks (samples) and noisy windows for a sequence of beat kinds; premature
+    beats come at 60 % of the RR and are followed by a compensatory pause."""
+    rng = np.random.default_rng(seed)
+    rr = np.full(len(kinds), rr_s)
+    rr[premature] *= 0.6
+    after = np.flatnonzero(premature) + 1
+    rr[after[after < len(rr)]] *= 1.4
+    peaks = np.round(np.cumsum(rr) * FS).astype(np.int64)
+    windows = np.stack([shape(k) for k in kinds])
+    windows += 0.05 * rng.standard_normal(windows.shape).astype(np.float32)
+    return peaks, windows
+
+
+def reference_of(inputs: np.ndarray) -> np.ndarray:
+    """The reference beat each input was compared with: beat - (beat - reference)."""
+    return inputs[:, :2] - inputs[:, 2:]
+
+
+def corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+def test_reference_follows_a_sudden_change_of_morphology():
+    # 10 min of morphology a, then 10 min of b (electrodes moved), 20 % premature V
+    n = 1500
+    kinds = ["a"] * (n // 2) + ["b"] * (n - n // 2)
+    premature = np.zeros(n, bool)
+    premature[5::5] = True
+    for i in np.flatnonzero(premature):
+        kinds[i] = "v"
+    peaks, windows = rhythm(kinds, premature)
+    refs = reference_of(with_local_template(windows, context_plan(peaks, FS)))
+    change_s = peaks[n // 2] / FS
+    t = peaks / FS
+    settled = np.abs(t - change_s) > ANCHOR_STEP_S  # half a step is the quantisation
+    for i in np.flatnonzero(settled):
+        expected = shape("a") if t[i] < change_s else shape("b")
+        assert corr(refs[i], expected) > 0.99, (i, t[i])
+    # ... and the premature V beats never pulled it towards theirs
+    assert max(corr(refs[i], shape("v")) for i in np.flatnonzero(settled & premature)) < 0.9
+
+
+def test_bigeminy_reference_is_the_dominant_beat():
+    n = 600
+    premature = np.zeros(n, bool)
+    premature[1::2] = True  # every other beat is an early V
+    kinds = ["v" if p else "a" for p in premature]
+    peaks, windows = rhythm(kinds, premature)
+    refs = reference_of(with_local_template(windows, context_plan(peaks, FS)))
+    assert min(corr(r, shape("a")) for r in refs) > 0.99
+
+
+def test_reference_ignores_beats_further_than_its_window():
+    n = 2000  # about 27 min
+    peaks, windows = rhythm(["a"] * n, np.zeros(n, bool))
+    plan = context_plan(peaks, FS)
+    before = with_local_template(windows, plan)
+    changed = windows.copy()
+    late = peaks / FS > 20 * 60
+    changed[late] = shape("b")  # the last minutes become another patient
+    after = with_local_template(changed, plan)
+    far = peaks / FS < 20 * 60 - HALF_WINDOW_S - ANCHOR_STEP_S
+    assert np.array_equal(before[far], after[far])
+
+
+@pytest.mark.parametrize("block", [1, 97, 1000, 5000])
+def test_streamed_blocks_give_the_whole_record_inputs(block):
+    rng = np.random.default_rng(3)
+    n = 3000
+    rr = rng.uniform(0.4, 1.6, n)  # irregular, with gaps and bursts
+    rr[1000:1040] = 3.0  # long pauses
+    peaks = np.round(np.cumsum(rr) * FS).astype(np.int64)
+    windows = rng.standard_normal((n, 2, L)).astype(np.float32)
+    plan = context_plan(peaks, FS)
+    whole = with_local_template(windows, plan)
+    parts = list(iter_with_local_template(
+        (windows[i:i + block] for i in range(0, n, block)), plan))
+    assert [p[0] for p in parts] == list(range(0, n, block))
+    assert all(np.array_equal(p[1], windows[p[0]:p[0] + len(p[1])]) for p in parts)
+    assert np.array_equal(np.concatenate([p[2] for p in parts]), whole)
+
+
+def test_edge_cases():
+    plan = context_plan(np.zeros(0, np.int64), FS)
+    assert with_local_template(np.zeros((0, 2, L), np.float32), plan).shape == (0, 4, L)
+    assert list(iter_with_local_template(iter([]), plan)) == []
+    one = context_plan(np.array([500]), FS)
+    w = np.ones((1, 2, L), np.float32)
+    out = with_local_template(w, one)
+    assert out.shape == (1, 4, L) and np.all(out[:, 2:] == 0)  # its own reference
+
+
+def test_context_rr_is_local():
+    # 20 min at 60 bpm then 20 min at 120 bpm: the whole record's median would be one
+    # of the two for every beat; the context RR is each beat's own rate
+    rr = np.concatenate([np.full(1200, 1.0), np.full(2400, 0.5)])
+    peaks = np.round(np.cumsum(rr) * FS).astype(np.int64)
+    ctx = context_median_rr(peaks, FS)
+    t = peaks / FS
+    assert np.allclose(ctx[t < 1200 - HALF_WINDOW_S - ANCHOR_STEP_S], 1.0, atol=0.01)
+    assert np.allclose(ctx[t > 1200 + HALF_WINDOW_S + ANCHOR_STEP_S], 0.5, atol=0.01)
