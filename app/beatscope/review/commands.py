@@ -200,20 +200,21 @@ class CommandStack:
         return command
 
     def undo(self) -> Command | None:
-        if not self._undo:
-            return None
-        command = self._undo[-1]
-        self._apply(command, command.undo, command.do, "undo")
-        self._redo.append(self._undo.pop())
-        self.events.changed.emit()
-        return command
+        return self._replay(self._undo, self._redo, "undo")
 
     def redo(self) -> Command | None:
-        if not self._redo:
+        return self._replay(self._redo, self._undo, "redo")
+
+    def _replay(self, source, target, action: str) -> Command | None:
+        """Undo (or redo) the newest command of ``source`` and move it to ``target``."""
+        if not source:
             return None
-        command = self._redo[-1]
-        self._apply(command, command.do, command.undo, "redo")
-        self._undo.append(self._redo.pop())
+        command = source[-1]
+        if action == "undo":
+            self._apply(command, command.undo, command.do, action)
+        else:
+            self._apply(command, command.do, command.undo, action)
+        target.append(source.pop())
         self.events.changed.emit()
         return command
 
