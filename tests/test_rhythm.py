@@ -14,7 +14,7 @@ import pytest
 
 from beatscope.aami import AAMI_CLASSES, SYMBOL_TO_AAMI
 from beatscope.analysis import AnalysisOptions, analyze
-from beatscope.cli.output import summary_dict
+from beatscope.analysis.output import summary_dict
 from beatscope.io import load_record
 from beatscope.rhythm import (
     RHYTHM_LABELS,

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from beatscope.analysis import AnalysisOptions, analyze
-from beatscope.cli.output import summary_dict
+from beatscope.analysis.output import summary_dict
 from beatscope.io import Record, load_record
 from beatscope.models.weights_io import WeightsError, save_weight_set
 from beatscope.rhythm.model import (

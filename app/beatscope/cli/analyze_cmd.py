@@ -84,7 +84,7 @@ def analyze_one(path: Path, out_dir: Path, fs: float | None, options,
 
     from beatscope.analysis import analyze
     from beatscope.analysis.classifier_cache import load_classifier
-    from beatscope.cli.output import write_beats, write_summary
+    from beatscope.analysis.output import write_beats, write_summary
     from beatscope.io import load_record
 
     name = path.stem if path.suffix else path.name

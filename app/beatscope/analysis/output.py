@@ -1,5 +1,8 @@
 """Writing analysis results: a WFDB ``.beats`` annotation file and a JSON summary.
 
+In the core, not in ``cli``: the command line, the viewer and the report all write
+these.
+
 Both are written to a temporary name in the output folder and renamed into
 place, so a crash or Ctrl-C never leaves a half-written file behind.
 """
@@ -15,7 +18,7 @@ import numpy as np
 
 from beatscope import __version__
 from beatscope.aami import AAMI_CLASSES
-from beatscope.analysis import SCHEMA_VERSION, AnalysisResult
+from beatscope.analysis.result import SCHEMA_VERSION, AnalysisResult
 from beatscope.fileio import atomic_write_bytes
 
 BEATS_EXTENSION = "beats"
