@@ -1,6 +1,6 @@
 """Long recordings: MIT-BIH records joined into one, scored against their joined reference.
 
-Run on purpose, not in CI (about 15 min on 2 cores for both joins):
+Run on purpose, not in CI (about 20 min on 2 cores for both sets):
 
     python bench/long_record.py                 # the 48-record 24-h join and the DS2 join
     python bench/long_record.py --sets ds2      # only the inter-patient 11-h DS2 join
