@@ -394,3 +394,21 @@ def test_overview_spans_each_record_opened_in_turn(qtbot, window, data_dir):
         assert plot.viewRange()[0][1] == pytest.approx(600.0, rel=0.01)
     open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
     assert window.overview.ecg_plot.viewRange()[0][1] == pytest.approx(120.0, rel=0.01)
+
+
+def test_cancelled_reanalysis_keeps_the_finished_result(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    session = window.session
+    labels = session.beats.label.copy()
+    episodes = session.episodes
+    legend = [label.text() for label in window.legend.labels.values()]
+    qtbot.keyClick(window, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)  # Re-analyse
+    assert window.runner.busy and session.phase is Phase.ANALYSING
+    with qtbot.waitSignal(window.runner.cancelled, timeout=5_000):
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert session.phase is Phase.DONE
+    np.testing.assert_array_equal(session.beats.label, labels)
+    assert session.episodes == episodes and len(episodes) > 0
+    assert window.table.model.rowCount() == len(labels)
+    assert [label.text() for label in window.legend.labels.values()] == legend
+    assert "previous result is kept" in window.statusBar().currentMessage()

@@ -38,9 +38,13 @@ class ViewerSession:
     selected_beat: int | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    #: the finished analysis a re-analysis is replacing: it stands until the new one
+    #: is complete, and comes back if that one is cancelled or fails
+    _previous: tuple | None = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- reports
     def loaded(self, record, pyramid: MinMaxPyramid) -> None:
+        self._previous = None
         self.record, self.pyramid = record, pyramid
         self.beats = BeatStore(record.fs)
         self.result, self.model, self.selected_beat = None, None, None
@@ -48,9 +52,12 @@ class ViewerSession:
         self.warnings = list(record.notes)
 
     def restart(self) -> None:
-        """Re-analysis of the open record: the beats are rebuilt from scratch."""
+        """Re-analysis of the open record: the beats are rebuilt from scratch, and the
+        finished result is kept aside until the new one is complete."""
         if self.record is None:
             return
+        if self.result is not None:
+            self._previous = (self.beats, self.result, self.warnings)
         self.beats = BeatStore(self.record.fs)
         self.result, self.selected_beat, self.error = None, None, None
         self.phase = Phase.ANALYSING
@@ -69,16 +76,35 @@ class ViewerSession:
             self.beats.extend(0, b.sample, b.label, b.probability)
         self.warnings = list(result.warnings)
         self.phase = Phase.DONE
+        self._previous = None
         return replaced
 
-    def fail(self, message: str) -> None:
+    def fail(self, message: str) -> bool:
+        """The analysis failed; True when a re-analysis failed and the previous
+        result is back."""
         self.error = message
         if self.record is not None and self.phase in (Phase.ANALYSING, Phase.LOADING):
+            if self._restore_previous():
+                return True
             self.phase = Phase.FAILED
+        return False
 
-    def cancel(self) -> None:
+    def cancel(self) -> bool:
+        """The analysis was cancelled; True when a re-analysis was cancelled and the
+        previous result is back (a finished result is never thrown away)."""
         if self.phase in (Phase.ANALYSING, Phase.LOADING):
+            if self._restore_previous():
+                return True
             self.phase = Phase.CANCELLED if self.record is not None else Phase.EMPTY
+        return False
+
+    def _restore_previous(self) -> bool:
+        if self._previous is None:
+            return False
+        self.beats, self.result, self.warnings = self._previous
+        self._previous, self.selected_beat = None, None
+        self.phase = Phase.DONE
+        return True
 
     # ------------------------------------------------------------ properties
     @property

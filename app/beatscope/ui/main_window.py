@@ -450,7 +450,8 @@ class MainWindow(QMainWindow):
         self.analysis_finished.emit()
 
     def _on_failed(self, message: str) -> None:
-        self.session.fail(message)
+        if self.session.fail(message):
+            self._show_restored()
         self._render_phase()
         self.show_error(message)
 
@@ -459,8 +460,16 @@ class MainWindow(QMainWindow):
         self.show_error(message)
 
     def _on_cancelled(self) -> None:
-        self.session.cancel()
+        if self.session.cancel():  # a re-analysis: the previous result is back
+            self._show_restored()
+            self.statusBar().showMessage("Re-analysis cancelled: the previous result is kept",
+                                         15000)
         self._render_phase()
+
+    def _show_restored(self) -> None:
+        self._reset_beat_views()
+        self.legend.set_counts(self.session.beats.counts())
+        self.rhythm.set_rhythm(self.session.rhythm, self.session.duration_s)
 
     def show_error(self, message: str) -> None:
         """A message box with the one-line reason; never blocks the event loop."""
