@@ -29,7 +29,7 @@ import numpy as np
 
 from beatscope import __version__
 from beatscope.errors import BeatScopeError
-from beatscope.review.commands import Command, CommandStack
+from beatscope.review.commands import MAX_UNDO, Command, CommandStack
 from beatscope.review.serialise import command_from_payload, command_payload
 from beatscope.review.store import BeatRows, ReviewStore
 
@@ -219,8 +219,7 @@ class ReviewDatabase:
     # ------------------------------------------------------------- helpers
     def stack(self, store: ReviewStore, max_undo: int | None = None) -> CommandStack:
         """A command stack on ``store`` that writes here, with the saved history."""
-        stack = CommandStack(store, journal=self) if max_undo is None else \
-            CommandStack(store, journal=self, max_undo=max_undo)
+        stack = CommandStack(store, journal=self, max_undo=max_undo or MAX_UNDO)
         done, undone = self.load_history()
         stack._undo.extend(done)
         stack._redo.extend(undone)
