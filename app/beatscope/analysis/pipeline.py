@@ -208,7 +208,8 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     if fs != TARGET_FS:
         clean, fs360 = resample(clean, fs, TARGET_FS)
     r360 = map_samples(r_peaks, fs, fs360, clean.shape[0])
-    rr = rr_features(r_peaks, fs)
+    plan = context_plan(r_peaks, fs)  # once: the RR features and the templates share it
+    rr = rr_features(r_peaks, fs, plan=plan)
     classifier = options.classifier
     labels = np.full(len(r_peaks), "Q", dtype="<U1")
     probs = np.zeros((len(r_peaks), 5), np.float32) if classifier is not None else None
@@ -227,7 +228,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     blocks = iter_segment_beats(clean, r360, leads=model_inputs, chunk=BEAT_BLOCK)
     if wants_context:
         # each block waits for the next few minutes of beats: its references need them
-        streamed = iter_with_local_template(blocks, context_plan(r_peaks, fs))
+        streamed = iter_with_local_template(blocks, plan)
     else:
         streamed = ((None, block, block) for block in blocks)
     for _, block, inputs in streamed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from beatscope.segment.beats import DEFAULT_RR_S, _as_peaks
-from beatscope.segment.context import context_median_rr
+from beatscope.segment.context import ContextPlan, context_plan
 
 #: Number of RR intervals averaged into the local RR.
 LOCAL_WINDOW = 10
@@ -22,7 +22,8 @@ RR_FEATURE_NAMES: tuple[str, ...] = (
 )
 
 
-def rr_features(r_peaks: np.ndarray, fs: float, window: int = LOCAL_WINDOW) -> np.ndarray:
+def rr_features(r_peaks: np.ndarray, fs: float, window: int = LOCAL_WINDOW,
+                plan: ContextPlan | None = None) -> np.ndarray:
     """``(n_beats, len(RR_FEATURE_NAMES))`` float32 RR features; never NaN or inf.
 
     * pre/post RR: intervals to the previous/next R peak, in seconds. The first
@@ -56,7 +57,9 @@ def rr_features(r_peaks: np.ndarray, fs: float, window: int = LOCAL_WINDOW) -> n
         rr = np.maximum(np.diff(r), 1).astype(np.float64) / fs
         pre = np.concatenate([rr[:1], rr])
         post = np.concatenate([rr, rr[-1:]])
-        context = context_median_rr(r, fs)
+        # the caller's plan when it has one (the engine needs it for the templates too)
+        plan = plan if plan is not None else context_plan(r, fs)
+        context = plan.median_rr_s[plan.anchor_of_beat]
 
     m = rr.size  # number of intervals; beat i owns rr[i-1] (pre) and rr[i] (post)
     w = max(1, int(window))
