@@ -15,12 +15,14 @@ from beatscope.review import (
     DeleteBeats,
     InsertBeat,
     Relabel,
+    RestoreBeats,
     ReviewDatabase,
     ReviewDatabaseError,
     ReviewStore,
     SetNote,
     Stamp,
 )
+from beatscope.review.commands import SetTextNote
 from beatscope.review.merge import merge_review
 
 FS = 360.0
@@ -49,12 +51,13 @@ def commands(store: ReviewStore):
     s = store.sample
     stamp = Stamp("dr. test", 1_700_000_000.0)
     return [Relabel(s[[1, 4, 9]], "S", stamp), DeleteBeats(s[[2, 3]], stamp),
+            RestoreBeats(s[[3]], stamp),
             InsertBeat(int(s[5]) + 150, "V", "N", [0.6, 0.1, 0.2, 0.05, 0.05], stamp),
             SetNote(s[[7]], "aberrant conduction?", stamp),
             Relabel(s[[1]], "V", stamp, source="propagated")]
 
 
-@pytest.mark.parametrize("which", range(5))
+@pytest.mark.parametrize("which", range(6))
 def test_each_command_round_trips_through_undo_and_redo(which):
     store = ReviewStore(FS, model_rows())
     stack = CommandStack(store)
@@ -173,23 +176,90 @@ def test_database_refuses_other_recordings_newer_schemas_and_garbage(tmp_path):
     assert junk.read_bytes() == b"not a database, but somebody's file" * 100
 
 
-def test_a_locked_database_fails_the_edit_and_keeps_the_store(tmp_path):
+def test_a_second_opener_is_refused_in_one_line_and_the_first_keeps_editing(tmp_path):
     path = tmp_path / "r.sqlite"
     db = ReviewDatabase.open(path, "fp", FS)
     rows = model_rows()
     db.save_analysis(rows.sample, rows.model_label, rows.probability)
     store = ReviewStore(FS, db.load_rows())
     stack = db.stack(store)
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")  # another window is writing
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        stack.push(Relabel(store.sample[[0]], "V"))
-    assert same_rows(store.rows, rows)
-    other.execute("ROLLBACK")
     stack.push(Relabel(store.sample[[0]], "V"))
-    assert store.label[0] == "V"
-    db.close()
+    with pytest.raises(ReviewDatabaseError, match="open in another window") as err:
+        ReviewDatabase.open(path, "fp", FS)  # the same record in a second window
+    assert "\n" not in str(err.value)
+    other = sqlite3.connect(path, timeout=0.1)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("SELECT COUNT(*) FROM review").fetchone()  # not even a reader
     other.close()
+    stack.push(Relabel(store.sample[[1]], "S"))
+    db.close()
+    reopened = ReviewDatabase.open(path, "fp", FS)  # released on close
+    assert ReviewStore(FS, reopened.load_rows()).label[:2].tolist() == ["V", "S"]
+    reopened.close()
+
+
+class FullDisk:
+    """A journal whose commits fail as SQLite's do when the disk fills up."""
+
+    def __init__(self, db: ReviewDatabase):
+        self.db, self.full = db, False
+
+    def record(self, command, store, action) -> None:
+        if self.full:
+            raise sqlite3.OperationalError("database or disk is full")
+        self.db.record(command, store, action)
+
+
+def test_an_edit_that_cannot_be_saved_is_not_applied_nor_announced(tmp_path):
+    db = ReviewDatabase.open(tmp_path / "r.sqlite", "fp", FS)
+    rows = model_rows()
+    db.save_analysis(rows.sample, rows.model_label, rows.probability)
+    store = ReviewStore(FS, db.load_rows())
+    journal = FullDisk(db)
+    stack = CommandStack(store, journal)
+    stack.push(Relabel(store.sample[[0]], "V"))
+    saved = store.rows.copy()
+    heard = []
+    store.events.labels_changed.connect(heard.append)
+    journal.full = True
+    for command in (Relabel(store.sample[[3]], "F"), DeleteBeats(store.sample[[4]]),
+                    InsertBeat(int(store.sample[5]) + 100, "S"), SetNote(store.sample[[6]], "x")):
+        with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+            stack.push(command)
+    with pytest.raises(sqlite3.OperationalError):
+        stack.undo()
+    assert same_rows(store.rows, saved) and heard == []
+    assert stack.undo_text.startswith("Undo relabel 1 beat")  # the history is as it was
+    journal.full = False
+    stack.undo()
+    assert store.label[0] == rows.model_label[0]
+    db.close()
+    reopened = ReviewDatabase.open(tmp_path / "r.sqlite", "fp", FS)
+    assert same_rows(ReviewStore(FS, reopened.load_rows()).rows, rows)
+    reopened.close()
+
+
+def test_a_version_1_review_is_migrated_and_keeps_its_edits(tmp_path):
+    path = tmp_path / "r.sqlite"
+    db = ReviewDatabase.open(path, "fp", FS)
+    rows = model_rows()
+    db.save_analysis(rows.sample, rows.model_label, rows.probability)
+    store = ReviewStore(FS, db.load_rows())
+    db.stack(store).push(Relabel(store.sample[[2]], "V"))
+    db.close()
+    con = sqlite3.connect(path)  # as BeatScope 0.x wrote it: no notes table
+    con.executescript("DROP TABLE notes; UPDATE schema SET version = 1;")
+    con.close()
+    db = ReviewDatabase.open(path, "fp", FS)
+    assert db._db.execute("SELECT version FROM schema").fetchone()[0] == 2
+    store = ReviewStore(FS, db.load_rows(), db.load_notes())
+    assert store.label[2] == "V"
+    stack = db.stack(store)
+    stack.push(SetTextNote("record", "reviewed with the patient's diary"))
+    db.close()
+    db = ReviewDatabase.open(path, "fp", FS)
+    assert db.load_notes() == {"record": "reviewed with the patient's diary"}
+    db.close()
 
 
 def test_reanalysis_keeps_every_edit():
@@ -214,3 +284,38 @@ def test_reanalysis_keeps_every_edit():
     # beat 20 (relabelled S) is kept as the reviewer's beat; 40 (deleted) is listed
     assert out.rows.reviewer_label[out.index_of(s[20])][0] == "S"
     assert sorted(merged.unmatched.sample.tolist()) == sorted([int(s[20]), int(s[40])])
+
+
+def test_notes_on_the_record_and_an_episode_undo_redo_and_persist(tmp_path):
+    from beatscope.review.commands import episode_key
+
+    path = tmp_path / "r.sqlite"
+    db = ReviewDatabase.open(path, "fp", FS)
+    rows = model_rows()
+    db.save_analysis(rows.sample, rows.model_label, rows.probability)
+    store = ReviewStore(FS, db.load_rows())
+    stack = db.stack(store)
+    heard = []
+    store.events.note_changed.connect(heard.append)
+    key = episode_key("AFIB", 1234.5)
+    stack.push(SetTextNote("record", "first look"))
+    stack.push(SetTextNote("record", "signed off"))
+    stack.push(SetTextNote(key, "onset after a PAC"))
+    assert store.notes == {"record": "signed off", key: "onset after a PAC"}
+    assert heard == ["record", "record", key]
+    stack.undo()
+    stack.undo()
+    assert store.notes == {"record": "first look"}
+    stack.redo()
+    assert stack.redo_history() == ["note on an episode"]
+    db.close()
+    db = ReviewDatabase.open(path, "fp", FS)
+    again = ReviewStore(FS, db.load_rows(), db.load_notes())
+    assert again.notes == {"record": "signed off"}
+    stack = db.stack(again)
+    stack.redo()
+    assert again.notes[key] == "onset after a PAC"
+    while stack.can_undo:
+        stack.undo()
+    assert again.notes == {}
+    db.close()

@@ -12,9 +12,15 @@ import wfdb
 
 from beatscope.cli.main import main
 from beatscope.io import load_record
-from beatscope.review.sidecar import open_review, review_path
+from beatscope.review.sidecar import FOLDER_ENV, open_review, review_path
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def reviews_beside_the_record(monkeypatch):
+    """These tests check where the sidecar goes: beside the record, as shipped."""
+    monkeypatch.delenv(FOLDER_ENV, raising=False)
 
 
 @pytest.fixture()

@@ -38,6 +38,7 @@ def window(qtbot, settings):
     yield w
     w.runner.cancel()
     w.runner.wait_idle(60_000)
+    w.close()
 
 
 def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
@@ -215,11 +216,18 @@ def test_rhythm_episodes_listed_and_navigable(qtbot, window, data_dir):
     labels = [tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())]
     assert "BIGU" in labels
     window.strip.show_window(0.0, 10.0)
-    first = min(episodes, key=lambda e: e["start_s"])
-    window.jump_episode(forward=True)
+    # ] steps over plain sinus rhythm (the background) to the next finding, names
+    # it in the status bar and shades it on the strip
+    findings = [e for e in episodes if e["label"] != "SR"]
+    first = min(findings, key=lambda e: e["start_s"])
+    qtbot.keyClick(window, Qt.Key.Key_BracketRight)
     t0, t1 = window.strip.visible_range()
     if first["start_s"] > 0.05 * (t1 - t0):  # an episode at 0 s is already in view
         assert t0 < first["start_s"] < t1
+        assert f"({first['label']})" in window.statusBar().currentMessage()
+        assert window.strip.episode_band.isVisible()
+        lo, hi = window.strip.episode_band.getRegion()
+        assert lo == pytest.approx(first["start_s"]) and hi == pytest.approx(first["end_s"])
     # a click on an episode in the list shows it
     top = tree.topLevelItem(labels.index("BIGU"))
     assert top.childCount() == 0  # episode rows are made on first expansion

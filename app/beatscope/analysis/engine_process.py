@@ -168,12 +168,14 @@ def _analyze(conn, source: RecordSource, options, spec, *, ready_mb: list) -> bo
     from beatscope.analysis.classifier_cache import load_classifier
     from beatscope.memory import release_freed_memory
 
-    last = [0.0]
+    last = [0.0, ""]
 
     def progress(stage: str, fraction: float) -> None:
         now = time.monotonic()
-        if fraction >= 1.0 or now - last[0] >= PROGRESS_INTERVAL_S:
-            last[0] = now
+        # a new stage is always sent: dropped, the bar kept the last stage's name
+        # ("Filtering 58%") through a whole stage of the next
+        if fraction >= 1.0 or stage != last[1] or now - last[0] >= PROGRESS_INTERVAL_S:
+            last[0], last[1] = now, stage
             conn.send(("progress", stage, fraction))
 
     def on_beats(first, samples, labels, probabilities) -> None:

@@ -25,6 +25,15 @@ class BeatTable:
 
 
 @dataclass
+class RhythmInputs:
+    """What ``derive_rhythm`` needs besides the beats, kept so that the rhythm findings
+    can be derived again on a reviewer's edited beats without re-running the engine."""
+
+    unreadable_intervals: list[tuple[float, float]]
+    model_windows: object | None = None  # beatscope.rhythm.ModelWindows
+
+
+@dataclass
 class AnalysisResult:
     record: Record
     beats: BeatTable
@@ -42,3 +51,4 @@ class AnalysisResult:
     #: the rhythm model's describe() (weights, manifest sha256, members), None when
     #: the rhythm rules ran alone
     rhythm_model: dict | None = None
+    rhythm_inputs: RhythmInputs | None = None

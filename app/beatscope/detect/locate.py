@@ -42,3 +42,53 @@ def locate_r_peaks(x: np.ndarray, fs: float, qrs: np.ndarray, feature: QrsFeatur
         best = dev[np.arange(len(sel)), :, lead].argmax(axis=1)
         out[sel] = idx[np.arange(len(sel)), best] + lo
     return np.unique(out)
+
+
+#: How far from a click the R peak of an inserted beat is looked for.
+SNAP_SEARCH_S = 0.15
+#: No QRS is looked for this close to a beat already there.
+AVOID_S = 0.1
+
+
+def snap_to_r_peak(x: np.ndarray, fs: float, sample: int, lead: int | None = None,
+                   search_s: float = SNAP_SEARCH_S, avoid=()) -> int:
+    """The R peak nearest ``sample`` (a reviewer's click on a missed beat).
+
+    As the detector does, on a few seconds around the click: its QRS feature
+    (:func:`~beatscope.detect.feature.compute_feature`), whose peak within
+    ``search_s`` of the click is the QRS, and :func:`locate_r_peaks` placing the mark
+    on it exactly as it places the detector's own beats. Only the detector's
+    decision (which peaks are beats) is skipped: the reviewer made it. ``lead``: the
+    lead the reviewer pointed at, the only one read; None: all (as the detector).
+    ``avoid``: samples of beats already there (the reviewer is pointing at another
+    one): the QRS is not looked for within ``AVOID_S`` of them, so a bigger neighbour
+    or the artefact the detector took for the beat cannot capture the mark.
+    """
+    from beatscope.detect.config import DetectorConfig
+    from beatscope.detect.feature import compute_feature
+
+    n = x.shape[0]
+    sample = int(np.clip(sample, 0, n - 1))
+    margin = int(3 * fs)
+    lo, hi = max(0, sample - margin), min(n, sample + margin + 1)
+    y = np.asarray(x[lo:hi], dtype=np.float32)
+    if y.ndim == 1:
+        y = y[:, None]
+    if hi - lo < int(0.5 * fs):  # too short for the detector's filters
+        return sample
+    weights = None
+    if lead is not None and y.shape[1] > 1:
+        weights = np.zeros((int(np.ceil((hi - lo) / fs)) + 1, y.shape[1]), np.float32)
+        weights[:, int(np.clip(lead, 0, y.shape[1] - 1))] = 1.0
+    feature = compute_feature(y, fs, DetectorConfig(), weights)
+    half = max(1, int(search_s * fs))
+    a, b = max(0, sample - lo - half), min(hi - lo, sample - lo + half + 1)
+    values = feature.values.copy()
+    guard = int(AVOID_S * fs)
+    for beat in np.asarray(avoid, np.int64) - lo:
+        values[max(0, beat - guard):max(0, beat + guard + 1)] = -np.inf
+    window = values[a:b]
+    if not np.isfinite(window).any():  # the click is on a beat that is there
+        return sample
+    qrs = a + int(np.argmax(window))
+    return int(locate_r_peaks(y, fs, np.array([qrs]), feature)[0]) + lo

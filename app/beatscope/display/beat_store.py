@@ -21,6 +21,7 @@ class BeatStore:
         self._sample = np.zeros(0, np.int64)
         self._label = np.zeros(0, "<U1")
         self._prob = np.zeros(0, np.float32)  # probability of the label given
+        self._edited = np.zeros(0, bool)  # the reviewer changed or inserted it
         self._n = 0
 
     def __len__(self) -> int:
@@ -39,6 +40,32 @@ class BeatStore:
         """Probability of each beat's label (NaN when no classifier ran)."""
         return self._prob[: self._n]
 
+    @property
+    def edited(self) -> np.ndarray:
+        """True where the reviewer relabelled or inserted the beat."""
+        return self._edited[: self._n]
+
+    @classmethod
+    def from_review(cls, rows, fs: float) -> BeatStore:
+        """The beats as reviewed (a :class:`~beatscope.review.store.BeatRows`): deleted
+        beats left out, the reviewer's labels, the model's probability of its own call."""
+        live = rows.take(~rows.deleted)
+        store = cls(fs)
+        store._sample = live.sample.copy()
+        store._label = live.label.astype("<U1")
+        p = live.probability
+        index = np.argmax(live.model_label[:, None] == np.asarray(AAMI_CLASSES)[None, :], axis=1)
+        store._prob = p[np.arange(len(live)), index].astype(np.float32)
+        store._edited = live.inserted | ((live.reviewer_label != "")
+                                         & (live.reviewer_label != live.model_label))
+        store._n = len(live)
+        return store
+
+    def set_labels(self, index: np.ndarray, labels: np.ndarray, edited: np.ndarray) -> None:
+        """Relabel beats in place (a review edit that neither adds nor removes beats)."""
+        self._label[index] = labels
+        self._edited[index] = edited
+
     def counts(self) -> dict[str, int]:
         labels = self.label
         return {c: int(np.count_nonzero(labels == c)) for c in AAMI_CLASSES}
@@ -53,6 +80,7 @@ class BeatStore:
         end = self._n + m
         self._sample[self._n:end] = samples
         self._label[self._n:end] = labels
+        self._edited[self._n:end] = False
         if probabilities is None:
             self._prob[self._n:end] = np.nan
         else:
@@ -86,7 +114,7 @@ class BeatStore:
         if size <= len(self._sample):
             return
         capacity = max(size, 2 * len(self._sample), 1024)
-        for name in ("_sample", "_label", "_prob"):
+        for name in ("_sample", "_label", "_prob", "_edited"):
             old = getattr(self, name)
             new = np.empty(capacity, old.dtype)
             new[: self._n] = old[: self._n]

@@ -7,7 +7,9 @@ from beatscope.review.commands import (
     DeleteBeats,
     InsertBeat,
     Relabel,
+    RestoreBeats,
     SetNote,
+    SetTextNote,
     Stamp,
 )
 from beatscope.review.database import ReviewDatabase, ReviewDatabaseError
@@ -25,8 +27,10 @@ __all__ = [
     "Relabel",
     "ReviewDatabase",
     "ReviewDatabaseError",
+    "RestoreBeats",
     "ReviewStore",
     "SetNote",
+    "SetTextNote",
     "Signal",
     "Stamp",
 ]

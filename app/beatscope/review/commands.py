@@ -119,6 +119,25 @@ class DeleteBeats(Command):
         store.put(after)
 
 
+class RestoreBeats(Command):
+    """Take back a deletion: the beats are beats after all (a reviewer inserting a beat
+    where one was deleted restores it, with its model call)."""
+
+    kind = "restore"
+
+    def __init__(self, beats, stamp: Stamp | None = None):
+        self.samples = _samples(beats)
+        self.stamp = stamp or Stamp()
+        self.text = f"restore {len(self.samples)} deleted beat{'s' * (len(self.samples) != 1)}"
+
+    def do(self, store: ReviewStore) -> None:
+        self.before = store.snapshot(self.samples)
+        after = _stamped(self.before.copy(), self.stamp)
+        after.deleted[:] = False
+        after.source[:] = SOURCES.index("reviewer")
+        store.put(after)
+
+
 class InsertBeat(Command):
     """Add a beat the detector missed, with the model's call on it (``probability``:
     its 5-class vector, or None) and the reviewer's label."""
@@ -169,6 +188,38 @@ class SetNote(Command):
         after = _stamped(self.before.copy(), self.stamp)
         after.note[:] = self.note
         store.put(after)
+
+
+class SetTextNote(Command):
+    """A free-text note on the record or on a rhythm episode (``key``: ``"record"`` or
+    :func:`episode_key`); ``""`` clears it. Beat notes are :class:`SetNote`."""
+
+    kind = "text_note"
+
+    def __init__(self, key: str, text: str, stamp: Stamp | None = None):
+        if not key:
+            raise ValueError("a note needs a target")
+        self.key = str(key)
+        self.note = str(text)
+        self.stamp = stamp or Stamp()
+        self.before_text: str | None = None
+        what = "the record" if self.key == "record" else "an episode"
+        self.text = f"clear the note on {what}" if not self.note else f"note on {what}"
+
+    def do(self, store: ReviewStore) -> None:
+        self.before_text = store.notes.get(self.key, "")
+        store.set_text_note(self.key, self.note)
+
+    def undo(self, store: ReviewStore) -> None:
+        store.set_text_note(self.key, self.before_text or "")
+
+    def affected(self) -> np.ndarray:
+        return np.zeros(0, np.int64)
+
+
+def episode_key(label: str, start_s: float) -> str:
+    """The note key of the rhythm episode ``label`` starting at ``start_s``."""
+    return f"episode {label} {start_s:.3f}"
 
 
 class Journal(Protocol):
@@ -247,3 +298,7 @@ class CommandStack:
     def history(self) -> list[str]:
         """The undoable commands' texts, oldest first."""
         return [c.text for c in self._undo]
+
+    def redo_history(self) -> list[str]:
+        """The undone commands' texts, the next to redo first."""
+        return [c.text for c in reversed(self._redo)]

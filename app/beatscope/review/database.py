@@ -8,14 +8,23 @@ What is stored:
   probabilities) as one compressed array blob: a 100k-beat Holter reopens in one read;
 * ``review``: the full state of every beat the review touched, by sample;
 * ``history``: each command with what it saved before changing, in order, with
-  whether it is currently done, so reopening restores the undo history too.
+  whether it is currently done, so reopening restores the undo history too;
+* ``notes``: notes on the record and on rhythm episodes (beat notes live in ``review``).
 
 ``synchronous=FULL``: in WAL mode NORMAL may lose the last commits on a power cut
 (never corrupt the file); FULL makes a commit durable when it returns, which is the
 promise the viewer makes when it shows an edit as done. ``python bench/review_store.py``
 measures both (FULL took 1.5x NORMAL's time per single-beat edit on this machine).
 
-A database written by a newer BeatScope is refused and left untouched.
+A database written by a newer BeatScope is refused and left untouched; an older
+schema is migrated in one transaction (``_MIGRATIONS``).
+
+The connection holds an exclusive lock for as long as the review is open
+(``locking_mode=EXCLUSIVE``): the same record opened in a second window, or by
+``beatscope review`` meanwhile, is told so at once rather than failing at its first
+edit, and two writers never interleave their histories. The viewer opens the review
+on a worker thread and then uses it on the GUI thread, one at a time, hence
+``check_same_thread=False``.
 """
 
 from __future__ import annotations
@@ -30,10 +39,11 @@ import numpy as np
 from beatscope import __version__
 from beatscope.errors import BeatScopeError
 from beatscope.review.commands import MAX_UNDO, Command, CommandStack
+from beatscope.review.merge import reviewed
 from beatscope.review.serialise import command_from_payload, command_payload
 from beatscope.review.store import BeatRows, ReviewStore
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE analysis (id INTEGER PRIMARY KEY CHECK (id = 1), beats BLOB NOT NULL,
@@ -46,13 +56,22 @@ CREATE TABLE history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, done INTEGER NOT NULL, kind TEXT NOT NULL,
     text TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE INDEX history_done ON history (done, seq);
+CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL);
 """
+#: ``_MIGRATIONS[v]`` takes a version-``v`` database to ``v + 1``.
+_MIGRATIONS = {1: "CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL);"}
 _REVIEW_COLUMNS = ("sample", "model_label", "probability", "reviewer_label", "source",
                    "inserted", "deleted", "note", "reviewer", "edited_at")
 
 
 class ReviewDatabaseError(BeatScopeError):
-    """A review database that cannot be used; the message is one line for the user."""
+    """A review database that cannot be used; the message is one line for the user.
+    ``other_recording``: it is intact but belongs to another recording (or this one
+    was changed), so the user may set it aside and start a new review."""
+
+    def __init__(self, message: str, other_recording: bool = False):
+        super().__init__(message)
+        self.other_recording = other_recording
 
 
 def _quote(text: str) -> str:
@@ -83,13 +102,26 @@ class ReviewDatabase:
         path = Path(path)
         try:
             exists = path.exists() and path.stat().st_size > 0
-            db = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+            db = sqlite3.connect(path, timeout=0.5, isolation_level=None,
+                                 check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise ReviewDatabaseError(f"{path.name}: cannot open the review ({exc})") from None
         try:
             db.execute("PRAGMA busy_timeout = 500")
+            db.execute("PRAGMA locking_mode = EXCLUSIVE")
+            try:
+                db.execute("BEGIN EXCLUSIVE")  # take the lock now, or learn who has it
+                db.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise ReviewDatabaseError(
+                        f"{path.name}: this record's review is open in another window or "
+                        "program; it is shown without editing here") from None
+                raise
             if exists:
-                cls._check(db, path, fingerprint)
+                version = cls._check(db, path, fingerprint)
+                if version < SCHEMA_VERSION:
+                    cls._migrate(db, version)
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
             if not exists:
@@ -104,15 +136,17 @@ class ReviewDatabase:
                     + "COMMIT;")
         except sqlite3.Error as exc:
             db.close()
-            raise ReviewDatabaseError(f"{path.name}: not a usable review database "
-                                      f"({exc})") from None
+            if exists:
+                raise ReviewDatabaseError(f"{path.name}: not a BeatScope review ({exc}); it "
+                                          "was left as it is") from None
+            raise ReviewDatabaseError(f"{path.name}: cannot create the review ({exc})") from None
         except BaseException:
             db.close()
             raise
         return cls(path, db)
 
     @staticmethod
-    def _check(db: sqlite3.Connection, path: Path, fingerprint: str) -> None:
+    def _check(db: sqlite3.Connection, path: Path, fingerprint: str) -> int:
         try:
             (version,) = db.execute("SELECT version FROM schema").fetchone()
             stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
@@ -126,7 +160,14 @@ class ReviewDatabase:
         if stored.get("fingerprint") != fingerprint:
             raise ReviewDatabaseError(
                 f"{path.name}: this review belongs to another recording (or the recording "
-                "was changed since); it was left as it is")
+                "was changed since); it was left as it is", other_recording=True)
+        return int(version)
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection, version: int) -> None:
+        script = "".join(_MIGRATIONS[v] for v in range(version, SCHEMA_VERSION))
+        db.executescript(f"BEGIN IMMEDIATE;{script}"
+                         f"UPDATE schema SET version = {SCHEMA_VERSION};COMMIT;")
 
     def close(self) -> None:
         self._db.close()
@@ -179,6 +220,39 @@ class ReviewDatabase:
             rows = merged.take(np.argsort(merged.sample, kind="stable"))
         return rows
 
+    def load_notes(self) -> dict[str, str]:
+        """Notes on the record and on rhythm episodes, by key."""
+        return dict(self._db.execute("SELECT key, text FROM notes").fetchall())
+
+    def same_analysis(self, sample, label) -> bool:
+        """Whether the stored analysis found exactly these beats with these labels."""
+        row = self._db.execute("SELECT beats FROM analysis WHERE id = 1").fetchone()
+        if row is None:
+            return False
+        a = _unblob(row[0])
+        return (np.array_equal(a["sample"], np.asarray(sample, np.int64))
+                and np.array_equal(a["label"], np.asarray(label, "<U1")))
+
+    def replace_analysis(self, sample, label, probability, rhythm: dict | None,
+                         rows: BeatRows) -> None:
+        """A new analysis with the review moved onto it (``rows``: every beat, as
+        :func:`~beatscope.review.merge.merge_review` laid it out), in one transaction.
+        The undo history is cleared: its commands name the old analysis's beats."""
+        n = len(sample)
+        blob = _blob({"sample": np.asarray(sample, np.int64),
+                      "label": np.asarray(label, "<U1"),
+                      "probability": (np.full((n, 5), np.nan, np.float32) if probability is None
+                                      else np.asarray(probability, np.float32))})
+        work = rows.take(reviewed(rows))
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO analysis VALUES (1, ?, ?)",
+                             (blob, None if rhythm is None else json.dumps(rhythm)))
+            self._db.execute("DELETE FROM review")
+            self._db.executemany(
+                f"INSERT INTO review ({', '.join(_REVIEW_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(_REVIEW_COLUMNS))})", _rows_to_sql(work))
+            self._db.execute("DELETE FROM history")
+
     def load_history(self) -> tuple[list[Command], list[Command]]:
         """(undo, redo) commands as they were when the review was last written."""
         done, undone = [], []
@@ -191,7 +265,13 @@ class ReviewDatabase:
         """The :class:`~beatscope.review.commands.Journal` hook: one transaction."""
         affected = command.affected()
         present = np.array([store.has_beat(s) for s in affected], bool)
+        key = getattr(command, "key", None)
         with self._transaction():
+            if key is not None:  # a note on the record or an episode
+                text = store.notes.get(key, "")
+                self._db.execute("DELETE FROM notes WHERE key = ?", (key,))
+                if text:
+                    self._db.execute("INSERT INTO notes VALUES (?, ?)", (key, text))
             if present.any():
                 state = store.snapshot(affected[present])
                 self._db.executemany(

@@ -6,7 +6,16 @@ from dataclasses import fields
 
 import numpy as np
 
-from beatscope.review.commands import Command, DeleteBeats, InsertBeat, Relabel, SetNote, Stamp
+from beatscope.review.commands import (
+    Command,
+    DeleteBeats,
+    InsertBeat,
+    Relabel,
+    RestoreBeats,
+    SetNote,
+    SetTextNote,
+    Stamp,
+)
 from beatscope.review.store import BeatRows
 
 
@@ -41,7 +50,9 @@ def command_payload(command: Command) -> dict:
     stamp = getattr(command, "stamp", Stamp(at=0.0))
     out = {"kind": command.kind, "text": command.text, "reviewer": stamp.reviewer,
            "at": stamp.at, "before": _rows_payload(command.before)}
-    if isinstance(command, InsertBeat):
+    if isinstance(command, SetTextNote):
+        out.update(key=command.key, note=command.note, before_text=command.before_text)
+    elif isinstance(command, InsertBeat):
         out.update(sample=command.sample, label=command.label, model_label=command.model_label,
                    probability=None if command.probability is None
                    else command.probability.tolist())
@@ -61,8 +72,13 @@ def command_from_payload(p: dict) -> Command:
         command: Command = Relabel(p["samples"], p["label"], stamp, p["source"])
     elif kind == "delete":
         command = DeleteBeats(p["samples"], stamp)
+    elif kind == "restore":
+        command = RestoreBeats(p["samples"], stamp)
     elif kind == "note":
         command = SetNote(p["samples"], p["note"], stamp)
+    elif kind == "text_note":
+        command = SetTextNote(p["key"], p["note"], stamp)
+        command.before_text = p["before_text"]
     elif kind == "insert":
         command = InsertBeat(p["sample"], p["label"], p["model_label"], p["probability"], stamp)
     else:

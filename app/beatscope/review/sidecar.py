@@ -4,11 +4,16 @@ The review database sits next to the record as ``RECORD.beatscope.sqlite``; when
 folder cannot be written (a read-only archive), in ``fallback_dir`` (the UI passes
 the per-user data folder), named by the record's fingerprint. The core takes paths;
 it never asks Qt where the user's data folder is.
+
+``BEATSCOPE_REVIEW_DIR`` puts every review in one folder instead (a site that keeps
+reviews apart from its recordings; the test suite, so that it never writes beside
+the repository's sample records).
 """
 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +23,15 @@ from beatscope.review.fingerprint import record_fingerprint
 from beatscope.review.store import ReviewStore
 
 SUFFIX = ".beatscope.sqlite"
+#: An environment variable naming one folder for every review.
+FOLDER_ENV = "BEATSCOPE_REVIEW_DIR"
 
 
 def review_path(record, fallback_dir: Path | None = None) -> Path:
     """The review database's path for ``record`` (a loaded Record)."""
+    forced = os.environ.get(FOLDER_ENV)
+    if forced:
+        return Path(forced) / f"{record.name}-{record_fingerprint(record)[:16]}{SUFFIX}"
     source = getattr(record, "source_path", None)
     if source is not None:
         source = Path(source)
@@ -61,3 +71,16 @@ def open_review(record, path: Path, analyse=None) -> OpenReview:
     except BaseException:
         db.close()
         raise
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a review that belongs to another recording out of the way (never
+    deleted: it may be somebody's work on the original file). Returns its new path."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.other-recording-{stamp}")
+    for suffix in ("", "-wal", "-shm"):  # a WAL file belongs with its database
+        side = Path(str(path) + suffix)
+        if side.exists():
+            os.replace(side, Path(str(target) + suffix))
+    return target

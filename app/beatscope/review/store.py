@@ -82,14 +82,18 @@ class ReviewStore:
     Events (each with the int64 samples concerned):
     ``reset()`` (a new analysis or review was loaded), ``labels_changed(samples)``
     (the current label, the source or the note of existing beats changed),
-    ``beats_changed(samples)`` (beats were inserted, removed or (un)deleted).
+    ``beats_changed(samples)`` (beats were inserted, removed or (un)deleted),
+    ``note_changed(key)`` (a note on the record or an episode).
     """
 
-    def __init__(self, fs: float, rows: BeatRows | None = None):
+    def __init__(self, fs: float, rows: BeatRows | None = None,
+                 notes: dict[str, str] | None = None):
         self.fs = float(fs)
-        self.events = Events("reset", "labels_changed", "beats_changed")
+        self.events = Events("reset", "labels_changed", "beats_changed", "note_changed")
         self._rows = rows.copy() if rows is not None else BeatRows.empty()
         self._check_sorted(self._rows.sample)
+        #: notes on the record (key "record") and on rhythm episodes, by key
+        self.notes: dict[str, str] = dict(notes or {})
 
     # -------------------------------------------------------------- reading
     def __len__(self) -> int:
@@ -181,6 +185,13 @@ class ReviewStore:
         keep[index] = False
         self._rows = self._rows.take(keep)
         self.events.beats_changed.emit(np.atleast_1d(np.asarray(samples, np.int64)))
+
+    def set_text_note(self, key: str, text: str) -> None:
+        if text:
+            self.notes[key] = text
+        else:
+            self.notes.pop(key, None)
+        self.events.note_changed.emit(key)
 
     @staticmethod
     def _check_sorted(sample: np.ndarray) -> None:

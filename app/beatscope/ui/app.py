@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from beatscope.ui.xcb_check import missing_xcb_message
+
 #: A headless ``--screenshot`` run must not wait on a stuck analysis forever.
 SCREENSHOT_TIMEOUT_S = 900
 
@@ -44,6 +46,10 @@ def run(argv: list[str] | None = None) -> int:
         print("beatscope: error: no display (DISPLAY is not set); use `beatscope analyze` "
               "headless, or --screenshot PNG", file=sys.stderr)
         return 2
+    missing_xcb = missing_xcb_message()
+    if missing_xcb is not None:  # Qt would abort (status 134) naming only one of them
+        print(f"beatscope: error: {missing_xcb}", file=sys.stderr)
+        return 1
     try:
         width, height = (int(v) for v in args.size.lower().split("x"))
     except ValueError:

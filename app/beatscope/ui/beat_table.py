@@ -3,12 +3,24 @@
 The model reads straight from the :class:`BeatStore` arrays. Filtering keeps a
 numpy index of the matching rows instead of a ``QSortFilterProxyModel``, whose
 per-row Python callback would take seconds over a 100k-beat Holter record.
+
+The table follows the :class:`~beatscope.display.ViewerSession` (it connects to its
+events in the constructor) and tells it which rows the user selected: several rows
+(Shift/Ctrl+click) are one selection for a review edit. A beat the reviewer changed
+shows a pencil beside its class.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSignalBlocker, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    QSignalBlocker,
+    Qt,
+)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -22,11 +34,12 @@ from PySide6.QtWidgets import (
 )
 
 from beatscope.aami import AAMI_CLASSES
-from beatscope.display import BeatStore, format_clock
+from beatscope.display import BeatStore, ViewerSession, format_clock
 from beatscope.ui import theme
 
 COLUMNS = ("Time", "Class", "Prob.", "RR (ms)")
 ALL = "All"
+EDITED_MARK = " \u270e"  # a pencil: the reviewer changed this beat
 
 
 class BeatTableModel(QAbstractTableModel):
@@ -71,6 +84,16 @@ class BeatTableModel(QAbstractTableModel):
             return np.arange(start, start + len(labels), dtype=np.int64)
         return start + np.flatnonzero(labels == self.class_filter)
 
+    def labels_changed(self, beats: np.ndarray) -> None:
+        """These beats were relabelled in place: refresh them, or refilter."""
+        if self.class_filter != ALL:
+            self.set_class_filter(self.class_filter)  # a relabelled beat may leave the filter
+            return
+        if len(beats) and len(self.rows):
+            top = self.index(int(np.min(beats)), 0)
+            bottom = self.index(int(np.max(beats)), len(COLUMNS) - 1)
+            self.dataChanged.emit(top, bottom)
+
     def row_of_beat(self, beat: int) -> int | None:
         row = int(np.searchsorted(self.rows, beat))
         return row if row < len(self.rows) and self.rows[row] == beat else None
@@ -97,7 +120,7 @@ class BeatTableModel(QAbstractTableModel):
             if col == 0:
                 return format_clock(b.sample[beat] / b.fs, 3)
             if col == 1:
-                return str(b.label[beat])
+                return str(b.label[beat]) + (EDITED_MARK if b.edited[beat] else "")
             if col == 2:
                 p = float(b.probability[beat])
                 return "" if np.isnan(p) else f"{p:.2f}"
@@ -105,18 +128,19 @@ class BeatTableModel(QAbstractTableModel):
                 return f"{(b.sample[beat] - b.sample[beat - 1]) / b.fs * 1000:.0f}"
         if role == Qt.ItemDataRole.ForegroundRole and col == 1:
             return self._brushes.get(str(b.label[beat]))
+        if role == Qt.ItemDataRole.ToolTipRole and col == 1 and b.edited[beat]:
+            return "changed by the reviewer"
         if role == Qt.ItemDataRole.TextAlignmentRole and col != 1:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
 
 class BeatTable(QWidget):
-    """The table with its class filter; emits the beat index the user picks."""
+    """The table with its class filter, following and selecting in ``session``."""
 
-    beat_activated = Signal(int)
-
-    def __init__(self, parent=None):
+    def __init__(self, session: ViewerSession, parent=None):
         super().__init__(parent)
+        self.session = session
         self.model = BeatTableModel(self)
         self.filter = QComboBox()
         self.filter.addItems([ALL, *AAMI_CLASSES])
@@ -125,7 +149,7 @@ class BeatTable(QWidget):
         self.view = QTableView()
         self.view.setModel(self.model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.verticalHeader().hide()
         # fixed row height: the view can then scroll 100k rows without measuring them
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -142,11 +166,14 @@ class BeatTable(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view)
         self.filter.currentTextChanged.connect(self._on_filter)
-        self.view.clicked.connect(self._on_clicked)
-        # arrow keys in the table move through the beats on the strip too
-        self.view.selectionModel().currentRowChanged.connect(
-            lambda current, _previous: self._on_clicked(current))
+        # clicks and arrow keys in the table select on the strip too
+        self.view.selectionModel().selectionChanged.connect(self._on_user_selection)
         self._update_count()
+        e = session.events
+        e.beats_reset.connect(lambda: self.set_beats(session.beats))
+        e.beats_added.connect(lambda first, count: self.beats_added())
+        e.labels_changed.connect(self._on_labels_changed)
+        e.selection_changed.connect(self._on_session_selection)
 
     def set_beats(self, beats: BeatStore | None) -> None:
         self.model.set_beats(beats)
@@ -156,26 +183,62 @@ class BeatTable(QWidget):
         self.model.beats_added()
         self._update_count()
 
-    def select_beat(self, beat: int | None) -> None:
-        """Highlight ``beat`` (if the filter shows it) without emitting ``beat_activated``."""
-        row = None if beat is None else self.model.row_of_beat(beat)
-        # the strip already shows this beat: do not echo it back as a user choice
+    def _on_labels_changed(self, beats) -> None:
+        self.model.labels_changed(np.asarray(beats))
+        self._update_count()
+
+    def _on_session_selection(self) -> None:
+        """Show the session's selection (the strip or a key made it) without echoing it
+        back as the user's choice."""
+        session = self.session
+        beats = self.model.beats
+        if beats is None or not len(beats):
+            return
+        index = np.searchsorted(beats.sample, session.selection)
+        rows = np.searchsorted(self.model.rows, index)
+        ok = rows < len(self.model.rows)
+        ok[ok] = self.model.rows[rows[ok]] == index[ok]
+        rows = rows[ok]
+        if np.array_equal(np.sort(rows), self._selected_rows()):
+            return  # the user's own selection coming back
+        selection = QItemSelection()
+        if len(rows):  # contiguous runs of rows as ranges: a 1,000-beat band is a few
+            breaks = np.flatnonzero(np.diff(rows) != 1)
+            starts = np.concatenate([[0], breaks + 1])
+            ends = np.concatenate([breaks, [len(rows) - 1]])
+            last = len(COLUMNS) - 1
+            for a, b in zip(rows[starts].tolist(), rows[ends].tolist(), strict=True):
+                selection.select(self.model.index(a, 0), self.model.index(b, last))
         blocker = QSignalBlocker(self.view.selectionModel())
-        if row is None:
-            self.view.clearSelection()
-        else:
-            self.view.selectRow(row)
+        self.view.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        cursor = session.selected_beat
+        row = None if cursor is None else self.model.row_of_beat(cursor)
+        if row is not None:
+            self.view.selectionModel().setCurrentIndex(
+                self.model.index(row, 0), QItemSelectionModel.SelectionFlag.NoUpdate)
             self.view.scrollTo(self.model.index(row, 0),
                                QAbstractItemView.ScrollHint.EnsureVisible)
         blocker.unblock()
+        self.view.viewport().update()
+
+    def _selected_rows(self) -> np.ndarray:
+        return np.array(sorted(i.row() for i in self.view.selectionModel().selectedRows()),
+                        np.int64)
 
     def _on_filter(self, cls: str) -> None:
         self.model.set_class_filter(cls)
         self._update_count()
 
-    def _on_clicked(self, index: QModelIndex) -> None:
-        if index.isValid():
-            self.beat_activated.emit(int(self.model.rows[index.row()]))
+    def _on_user_selection(self, *_args) -> None:
+        rows = self._selected_rows()
+        current = self.view.selectionModel().currentIndex()
+        beats = self.model.rows[rows].tolist()
+        if current.isValid() and current.row() in set(rows.tolist()):
+            cursor = int(self.model.rows[current.row()])
+            beats = [b for b in beats if b != cursor] + [cursor]  # the cursor last
+        if beats:
+            self.session.select_many(beats)
 
     def _update_count(self) -> None:
         n = len(self.model.rows)

@@ -1,8 +1,11 @@
 """The main window: composes the views and forwards commands.
 
 It holds no analysis logic: the worker runs the engine, the
-:class:`~beatscope.display.ViewerSession` holds the state and answers where
-navigation lands, and the widgets draw what they are given.
+:class:`~beatscope.display.ViewerSession` holds the state, answers where
+navigation lands and announces every change; each widget subscribes to the
+session's events in its own constructor and redraws itself, so the window only
+forwards the worker's reports and the user's commands to the session. The Edit
+menu (the review's commands) is :class:`~beatscope.ui.review_actions.ReviewActions`.
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
@@ -37,18 +41,22 @@ from beatscope.display import (
     Phase,
     ViewerSession,
     format_clock,
+    format_duration,
     heart_rate_at,
     parse_clock,
 )
 from beatscope.display.paper import FALLBACK_PIXELS_PER_MM
 from beatscope.ui.beat_table import BeatTable
-from beatscope.ui.legend import ClassLegend
+from beatscope.ui.disagreements_panel import DisagreementsPanel
+from beatscope.ui.legend import ClassLegend, ElidedLabel
 from beatscope.ui.overview import OverviewStrip
 from beatscope.ui.preferences_dialog import PreferencesDialog
+from beatscope.ui.review_actions import ReviewActions
 from beatscope.ui.rhythm_panel import RhythmPanel
+from beatscope.ui.rhythm_refresh import RhythmRefresher
 from beatscope.ui.settings import Settings
 from beatscope.ui.strip import StripView
-from beatscope.ui.worker import AnalysisRunner
+from beatscope.ui.worker import AnalysisRunner, Finished, ReviewRequest
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +64,12 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.001
 FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat);;WFDB (*.hea);;"
                "EDF/BDF (*.edf *.bdf);;CSV (*.csv);;MATLAB (*.mat);;All files (*)")
+RHYTHM_NAMES = {"SR": "Sinus rhythm", "SBRAD": "Sinus bradycardia",
+                "STACH": "Sinus tachycardia", "SARRH": "Sinus arrhythmia",
+                "AFIB": "Atrial fibrillation", "AFLT": "Atrial flutter",
+                "SVTAC": "Supraventricular tachycardia", "VT": "Ventricular tachycardia",
+                "BIGU": "Bigeminy", "TRIGU": "Trigeminy", "PACE": "Paced rhythm",
+                "PAUSE": "Pause", "NOISE": "Unreadable signal"}
 STAGE_TEXT = {"quality": "Checking signal quality", "detect": "Detecting beats",
               "denoise": "Filtering", "classify": "Classifying beats",
               "rhythm": "Rhythm findings"}
@@ -67,6 +81,12 @@ def screen_pixels_per_mm(widget: QWidget) -> float:
     dpi = screen.physicalDotsPerInch() if screen is not None else 0.0
     # virtual/offscreen screens and some projectors report absurd sizes
     return dpi / 25.4 if 50 <= dpi <= 600 else FALLBACK_PIXELS_PER_MM
+
+
+def user_review_dir() -> Path:
+    """Where reviews of records in read-only folders are kept (per user)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base or Path.home() / ".beatscope") / "reviews"
 
 
 class MainWindow(QMainWindow):
@@ -88,6 +108,9 @@ class MainWindow(QMainWindow):
         self.session = ViewerSession()
         self.runner = AnalysisRunner(self)
         self.last_error: str | None = None
+        #: why the open record's review could not be opened (edits disabled), or None
+        self.review_error: str | None = None
+        self._other_recording: Path | None = None  # a review of another recording found
         self._error_box: QMessageBox | None = None
         self._open_started = 0.0
         self._pending_path: Path | None = None
@@ -97,11 +120,14 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1500, 920)
 
-        self.strip = StripView(self.prefs.paper_scale(FALLBACK_PIXELS_PER_MM))
-        self.overview = OverviewStrip()
-        self.legend = ClassLegend()
-        self.rhythm = RhythmPanel()
-        self.table = BeatTable()
+        session = self.session
+        self.strip = StripView(session, self.prefs.paper_scale(FALLBACK_PIXELS_PER_MM))
+        self.overview = OverviewStrip(session)
+        self.legend = ClassLegend(session)
+        self.rhythm = RhythmPanel(session)
+        self.table = BeatTable(session)
+        self.disagreements = DisagreementsPanel(session)
+        self.rhythm_refresher = RhythmRefresher(session, self)
         self._build_central()
         self._build_status_bar()
         self._build_actions()
@@ -114,7 +140,13 @@ class MainWindow(QMainWindow):
         left = QWidget()
         lv = QVBoxLayout(left)
         lv.setContentsMargins(0, 0, 0, 0)
-        lv.addWidget(self.legend)
+        header = QWidget()
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(0, 0, 8, 0)
+        hl.addWidget(self.legend)
+        self.review_label = ElidedLabel()  # "reviewed: K of N beats changed"
+        hl.addWidget(self.review_label, 1)
+        lv.addWidget(header)
         vsplit = QSplitter(Qt.Orientation.Vertical)
         vsplit.addWidget(self.strip)
         vsplit.addWidget(self.overview)
@@ -125,6 +157,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.rhythm, "Rhythm")
         self.tabs.addTab(self.table, "Beats")
+        self.tabs.addTab(self.disagreements, "Disagreements")
         hsplit = QSplitter(Qt.Orientation.Horizontal)
         hsplit.addWidget(left)
         hsplit.addWidget(self.tabs)
@@ -167,16 +200,21 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
+        file_menu = menu.addMenu("Fi&le")  # Alt+N S V F Q relabel: no mnemonic on them
         self.open_action = self._action("&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._rebuild_recent_menu()
         file_menu.addSeparator()
+        self.review_actions = ReviewActions(self)
+        file_menu.addAction(self.review_actions.export_action)
+        file_menu.addSeparator()
         file_menu.addAction(self._action("&Preferences…", self.open_preferences,
                                          QKeySequence.StandardKey.Preferences))
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        menu.addMenu(self.review_actions.menu)
 
         analysis = menu.addMenu("&Analysis")
         self.reanalyse_action = self._action("&Re-analyse", self.reanalyse, "Ctrl+R",
@@ -185,7 +223,7 @@ class MainWindow(QMainWindow):
         analysis.addAction(self.reanalyse_action)
         analysis.addAction(self.cancel_action)
 
-        nav = menu.addMenu("&Navigate")
+        nav = menu.addMenu("Navi&gate")
         items = [
             ("Page forward", lambda: self.strip.page(1), ["PgDown", "Space"]),
             ("Page back", lambda: self.strip.page(-1), ["PgUp", "Shift+Space"]),
@@ -250,7 +288,7 @@ class MainWindow(QMainWindow):
         r.loaded.connect(self._on_loaded)
         r.model_ready.connect(self._on_model_ready)
         r.progress.connect(self._on_progress)
-        r.beats.connect(self._on_beats)
+        r.beats.connect(self.session.add_beats)
         r.finished.connect(self._on_finished)
         r.failed.connect(self._on_failed)
         r.open_failed.connect(self._on_open_failed)
@@ -260,20 +298,21 @@ class MainWindow(QMainWindow):
         self.strip.cursor_moved.connect(self._on_cursor)
         self.strip.caliper_measured.connect(
             lambda m: self.caliper_label.setText("Calipers: " + m.text()))
-        self.strip.beat_clicked.connect(self.select_beat)
+        self.strip.context_requested.connect(self.review_actions.context_menu)
         self.overview.window_moved.connect(lambda t0, t1: self.strip.show_window(t0, t1 - t0))
         self.overview.clicked_at.connect(self.strip.center_on)
         self.rhythm.episode_activated.connect(self.show_episode)
-        self.table.beat_activated.connect(self.select_beat)
+        self.disagreements.go_to_sample.connect(self.go_to_sample)
         self.speed_box.currentIndexChanged.connect(self._on_scale_changed)
         self.gain_box.currentIndexChanged.connect(self._on_scale_changed)
         # The hover readout is refreshed at most every 30 ms, not on every mouse event.
         self._cursor_timer = QTimer(self, singleShot=True, interval=30)
         self._cursor_timer.timeout.connect(self._render_cursor)
         self._cursor = (0.0, 0, 0.0)
-        # Streamed blocks refresh the overview trend at most twice a second.
-        self._trend_timer = QTimer(self, singleShot=True, interval=500)
-        self._trend_timer.timeout.connect(lambda: self.overview.set_beats(self.session.beats))
+        e = self.session.events
+        e.phase_changed.connect(self._render_phase)
+        e.selection_changed.connect(self._on_selection)
+        e.review_changed.connect(self._render_review)
 
     def showEvent(self, ev) -> None:  # noqa: N802 (Qt API)
         super().showEvent(ev)
@@ -286,7 +325,8 @@ class MainWindow(QMainWindow):
         self._open_started = time.perf_counter()
         self.time_to_signal_s = None
         self.runner.start(path=path, options=self.prefs.analysis_options(),
-                          classifier=self.prefs.classifier(self.weights))
+                          classifier=self.prefs.classifier(self.weights),
+                          review=self._review_request())
         self._pending_path = path
         self.statusBar().showMessage(f"Opening {path.name}…")
         self._render_phase()
@@ -303,11 +343,14 @@ class MainWindow(QMainWindow):
         if self.session.record is None:
             return
         self.session.restart()
-        self._reset_beat_views()
         self.runner.start(record=self.session.record, path=self._record_path,
                           options=self.prefs.analysis_options(),
-                          classifier=self.prefs.classifier(self.weights))
+                          classifier=self.prefs.classifier(self.weights),
+                          review=self._review_request())
         self._render_phase()
+
+    def _review_request(self) -> ReviewRequest:
+        return ReviewRequest(user_review_dir(), self.prefs.reviewer_name())
 
     def cancel_analysis(self) -> None:
         if self.runner.busy:
@@ -324,22 +367,19 @@ class MainWindow(QMainWindow):
             self.settings.set_preferences(self.prefs)
             self.speed_box.setCurrentIndex(max(0, self.speed_box.findData(self.prefs.speed_mm_s)))
             self.gain_box.setCurrentIndex(max(0, self.gain_box.findData(self.prefs.gain_mm_mv)))
+            if self.session.review is not None:  # the next edit carries the new name
+                self.session.review.reviewer = self.prefs.reviewer_name()
 
     def step_beat(self, step: int) -> None:
-        index = self.session.step_beat(step)
-        if index is not None:
-            self._show_selected(index)
+        self.session.step_beat(step)
 
     def jump_class(self, cls: str, forward: bool) -> None:
         if self.session.beats is None:
             return
         t = self._reference_time()
-        index = self.session.jump_to_class(cls, t, forward)
-        if index is None:
+        if self.session.jump_to_class(cls, t, forward) is None:
             self.statusBar().showMessage(
                 f"No {'later' if forward else 'earlier'} {cls} beat", 3000)
-            return
-        self._show_selected(index)
 
     def jump_episode(self, forward: bool) -> None:
         t0, t1 = self.strip.visible_range()
@@ -350,16 +390,38 @@ class MainWindow(QMainWindow):
         self.show_episode(episode["start_s"], episode["end_s"])
 
     def show_episode(self, start_s: float, end_s: float) -> None:
-        """Put the episode's onset near the left of the strip at the current zoom."""
+        """Put the episode's onset near the left of the strip at the current zoom,
+        shade it there, and say which finding it is."""
         span = self._span()
         self.strip.show_window(start_s - 0.05 * span, span)
+        episode = self.session.episode_at(start_s)
+        label = episode.get("label", "") if episode else ""
+        self.strip.show_episode(start_s, end_s, label)
+        if label:
+            self.review_actions.last_episode = (label, float(start_s))
+        name = RHYTHM_NAMES.get(label, label or "Episode")
         self.statusBar().showMessage(
-            f"Episode {format_clock(start_s)}–{format_clock(end_s)}", 5000)
+            f"{name} ({label}) {format_clock(start_s)}–{format_clock(end_s)}, "
+            f"{format_duration(end_s - start_s)} · ] / [: next / previous finding", 8000)
 
     def select_beat(self, index: int) -> None:
         self.session.select(index)
-        if self.session.selected_beat is not None:
-            self._show_selected(self.session.selected_beat, from_table=True)
+
+    def go_to_sample(self, sample: int) -> None:
+        """Select the beat at ``sample``; a deleted beat (not on the strip) is centred."""
+        beats = self.session.beats
+        if beats is None or self.session.record is None:
+            return
+        t = sample / self.session.record.fs
+        index = beats.nearest(t) if len(beats) else None
+        if index is not None and int(beats.sample[index]) == int(sample):
+            self.session.select(index)
+        else:
+            self.session.select(None)
+            self.strip.center_on(t)
+            self.strip.select_time(t)
+            self.statusBar().showMessage(f"Deleted beat at {format_clock(t, 3)} "
+                                         "(Ctrl+Z or the Disagreements tab to review it)", 5000)
 
     def go_to_time(self, t: float) -> None:
         self.strip.center_on(t)
@@ -382,7 +444,13 @@ class MainWindow(QMainWindow):
             "N S V F Q: next beat of that class (Shift: previous)\n"
             "] / [: next/previous rhythm episode · Ctrl+G: go to time\n"
             "Wheel, + and -: zoom time · 0: nominal speed · drag: pan\n"
-            "Shift+drag: calipers (Δt, rate, ΔV) · Esc: cancel analysis / clear calipers"))
+            "Shift+drag: calipers (Δt, rate, ΔV) · Esc: cancel analysis / clear calipers\n\n"
+            "Review: click a beat to select it, Ctrl+drag to select several (or pick "
+            "rows in the Beats table)\n"
+            "Alt+N Alt+S Alt+V Alt+F Alt+Q: relabel the selection · Del: delete it\n"
+            "Ins: insert a beat at the pointer · right click: the same as a menu\n"
+            "Ctrl+M: note on the selection · D / Shift+D: next/previous disagreement\n"
+            "Ctrl+Z / Ctrl+Shift+Z: undo / redo · every edit is saved as it is made"))
 
     # ========================================================== worker reports
     def _on_loaded(self, record, pyramid) -> None:
@@ -394,21 +462,10 @@ class MainWindow(QMainWindow):
             self.settings.add_recent_file(str(path))
             self._rebuild_recent_menu()
         self.setWindowTitle(f"BeatScope — {record.name}")
-        self.strip.set_record(pyramid, record.lead_names, record.duration_s)
-        self.overview.set_record(pyramid, record.duration_s)
-        self._reset_beat_views()
+        self.review_error = None
         self._on_scale_changed()
-        self.strip.refresh()  # paint the signal now, not on the next event-loop pass
+        self.statusBar().showMessage(f"{record.name}: analysing…")
         self._render_phase()
-
-    def _reset_beat_views(self) -> None:
-        beats = self.session.beats
-        self.strip.set_beats(beats)
-        self.table.set_beats(beats)
-        self.overview.set_beats(beats)
-        self.legend.set_counts(None)
-        self.rhythm.set_rhythm(None, self.session.duration_s, pending=True)
-        self.strip.select_time(None)
 
     def _on_model_ready(self, description: dict | None) -> None:
         self.session.model = description
@@ -418,40 +475,36 @@ class MainWindow(QMainWindow):
         self.progress.setValue(int(fraction * 1000))
         self.progress.setFormat(f"{STAGE_TEXT.get(stage, stage)} %p%")
 
-    def _on_beats(self, first: int, samples, labels, probabilities) -> None:
-        self.session.add_beats(first, samples, labels, probabilities)
-        self.strip.schedule_refresh()
-        self.table.beats_added()
-        self.legend.set_counts(self.session.beats.counts())
-        if not self._trend_timer.isActive():
-            self._trend_timer.start()
-
-    def _on_finished(self, result) -> None:
-        if self.session.finish(result):
-            self.strip.set_beats(self.session.beats)
-            self.table.set_beats(self.session.beats)
-        self.strip.schedule_refresh()
-        self.overview.set_beats(self.session.beats)
-        self.legend.set_counts(self.session.beats.counts())
+    def _on_finished(self, finished: Finished) -> None:
+        result, review = finished.result, finished.review
+        self.review_error = finished.review_error
+        self._other_recording = finished.other_recording
+        self.session.finish(result, review)
         # The rhythm list (thousands of episodes on a 24-h record) is built in its
-        # own event-loop turn, so it and the trend above never add up to one stall.
-        QTimer.singleShot(0, lambda: self._show_findings(result))
+        # own event-loop turn (the panel defers it), so this message and the
+        # signal wait for it too.
+        QTimer.singleShot(0, lambda: self._announce_finished(result))
 
-    def _show_findings(self, result) -> None:
+    def _announce_finished(self, result) -> None:
         if self.session.result is not result:  # another record took over meanwhile
             return
-        self.rhythm.set_rhythm(self.session.rhythm, self.session.duration_s)
         hr = result.heart_rate.get("mean_bpm")
         msg = f"{len(result.beats):,} beats" + (f", mean {hr:.0f} bpm" if hr else "")
+        notes = [n for n in (self.review_error,
+                             getattr(self.session.review, "notice", "") or None) if n]
         if result.warnings:
-            msg += " — " + result.warnings[-1]
+            notes.append(result.warnings[-1])
+        if notes:
+            msg += " — " + "; ".join(notes)
+        if self._other_recording is not None:
+            self.review_actions.offer_new_review(self._other_recording, self.review_error)
+        elif self.review_error:
+            self.show_error(self.review_error)
         self.statusBar().showMessage(msg, 15000)
-        self._render_phase()
         self.analysis_finished.emit()
 
     def _on_failed(self, message: str) -> None:
-        if self.session.fail(message):
-            self._show_restored()
+        self.session.fail(message)
         self._render_phase()
         self.show_error(message)
 
@@ -461,15 +514,9 @@ class MainWindow(QMainWindow):
 
     def _on_cancelled(self) -> None:
         if self.session.cancel():  # a re-analysis: the previous result is back
-            self._show_restored()
             self.statusBar().showMessage("Re-analysis cancelled: the previous result is kept",
                                          15000)
         self._render_phase()
-
-    def _show_restored(self) -> None:
-        self._reset_beat_views()
-        self.legend.set_counts(self.session.beats.counts())
-        self.rhythm.set_rhythm(self.session.rhythm, self.session.duration_s)
 
     def show_error(self, message: str) -> None:
         """A message box with the one-line reason; never blocks the event loop."""
@@ -543,17 +590,29 @@ class MainWindow(QMainWindow):
         hr = None if beats is None else heart_rate_at(beats.sample, beats.fs, t)
         self.hr_label.setText("HR —" if hr is None else f"HR {hr:.0f} bpm")
 
-    def _show_selected(self, index: int, from_table: bool = False) -> None:
-        t = self.session.beat_time(index)
-        self.strip.select_time(t)
-        self.strip.ensure_visible(t)
-        if not from_table:
-            self.table.select_beat(index)
-        b = self.session.beats
+    def _on_selection(self) -> None:
+        session = self.session
+        index = session.selected_beat
+        if index is None:
+            return
+        t = session.beat_time(index)
+        b = session.beats
         p = b.probability[index]
-        prob = "" if p != p else f" (p {p:.2f})"
-        self.statusBar().showMessage(
-            f"Beat {index + 1:,} at {format_clock(t, 3)}: {b.label[index]}{prob}", 5000)
+        prob = "" if p != p else f" (model p {p:.2f})"
+        edited = " · changed by the reviewer" if b.edited[index] else ""
+        many = len(session.selection)
+        also = f" · {many:,} beats selected" if many > 1 else ""
+        self.statusBar().showMessage(f"Beat {index + 1:,} at {format_clock(t, 3)}: "
+                                     f"{b.label[index]}{prob}{edited}{also}", 5000)
+
+    def _render_review(self) -> None:
+        review = self.session.review
+        if review is not None:
+            self.review_label.set_full_text(review.summary())
+        elif self.review_error and self.session.result is not None:
+            self.review_label.set_full_text("review not open: edits disabled")
+        else:
+            self.review_label.set_full_text("")
 
     def _reference_time(self) -> float:
         """Where class jumps start from: the selected beat, else the window's left edge."""
@@ -561,6 +620,10 @@ class MainWindow(QMainWindow):
             return self.session.beat_time(self.session.selected_beat)
         t0, t1 = self.strip.visible_range()
         return t0
+
+    def record_folder(self) -> Path | None:
+        """The folder of the record on screen (None: not from a file)."""
+        return None if self._record_path is None else self._record_path.parent
 
     def _span(self) -> float:
         t0, t1 = self.strip.visible_range()
@@ -589,4 +652,6 @@ class MainWindow(QMainWindow):
         self.runner.cancel()
         # a job finishing its current step must not signal into a deleted window
         self.runner.wait_idle(15_000)
+        self.rhythm_refresher.wait(15_000)
+        self.session.close()  # the review's lock goes with the window
         super().closeEvent(ev)

@@ -3,15 +3,16 @@
 Two rows share the time axis: the first lead's peak envelope (from the same
 pyramid the strip uses), and the median heart rate per bin. The shaded region
 is the strip's window; drag it to move there, or click anywhere to centre it.
+It follows the session's record and beats through the session's events.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 
-from beatscope.display import BeatStore, MinMaxPyramid, heart_rate_trend
+from beatscope.display import BeatStore, MinMaxPyramid, ViewerSession, heart_rate_trend
 from beatscope.ui import theme
 from beatscope.ui.strip.time_axis import TimeAxis
 
@@ -28,8 +29,9 @@ class OverviewStrip(pg.GraphicsLayoutWidget):
     window_moved = Signal(float, float)  # the user moved the viewport to t0, t1
     clicked_at = Signal(float)
 
-    def __init__(self, parent=None):
+    def __init__(self, session: ViewerSession, parent=None):
         super().__init__(parent=parent)
+        self.session = session
         self.setBackground("#fafafa")
         self.ecg_plot = self.addPlot(row=0, col=0)
         self.hr_plot = self.addPlot(row=1, col=0, axisItems={"bottom": TimeAxis("bottom")})
@@ -62,6 +64,14 @@ class OverviewStrip(pg.GraphicsLayoutWidget):
         self.duration_s = 0.0
         self._syncing = False
         self.setMinimumHeight(110)
+        # Streamed blocks refresh the trend at most twice a second.
+        self._trend_timer = QTimer(self, singleShot=True, interval=500)
+        self._trend_timer.timeout.connect(lambda: self.set_beats(session.beats))
+        e = session.events
+        e.loaded.connect(lambda: self.set_record(session.pyramid, session.duration_s))
+        e.beats_reset.connect(lambda: self.set_beats(session.beats))
+        e.beats_added.connect(lambda first, count: self._trend_timer.isActive()
+                              or self._trend_timer.start())
 
     def set_record(self, pyramid: MinMaxPyramid | None, duration_s: float) -> None:
         self.duration_s = float(duration_s)

@@ -1,8 +1,16 @@
-"""Preferences: compute device, mains frequency, filters, default speed and gain."""
+"""Preferences: compute device, mains frequency, filters, default speed and gain, and
+the reviewer's name stamped on each edit."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+)
 
 from beatscope.display.paper import GAINS_MM_PER_MV, SPEEDS_MM_PER_S
 from beatscope.ui.settings import BANDS, DEVICES, POWERLINES, Preferences
@@ -36,12 +44,18 @@ class PreferencesDialog(QDialog):
                            (self.gain, prefs.gain_mm_mv)):
             i = box.findData(value)
             box.setCurrentIndex(max(0, i))
+        self.reviewer = QLineEdit(prefs.reviewer)
+        self.reviewer.setPlaceholderText(prefs.reviewer_name() if not prefs.reviewer
+                                         else "")
+        self.reviewer.setToolTip("Stamped on every review edit, with the time; empty: "
+                                 "the operating-system user name")
         form = QFormLayout(self)
         form.addRow("Classifier device:", self.device)
         form.addRow("Powerline notch:", self.powerline)
         form.addRow("Band-pass filter:", self.band)
         form.addRow("Default speed:", self.speed)
         form.addRow("Default gain:", self.gain)
+        form.addRow("Reviewer name:", self.reviewer)
         note = QLabel("Device and filter changes apply to the next analysis "
                       "(Analysis ▸ Re-analyse runs it on the open record).")
         note.setWordWrap(True)
@@ -57,4 +71,5 @@ class PreferencesDialog(QDialog):
                            powerline=self.powerline.currentData(),
                            band=self.band.currentData(),
                            speed_mm_s=float(self.speed.currentData()),
-                           gain_mm_mv=float(self.gain.currentData()))
+                           gain_mm_mv=float(self.gain.currentData()),
+                           reviewer=self.reviewer.text().strip())

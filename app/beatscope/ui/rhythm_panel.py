@@ -1,18 +1,37 @@
-"""Rhythm findings: an episode timeline and a list with counts and burden.
+"""Rhythm findings: an episode timeline, a list with counts and burden, and a summary.
 
 Renders the ``rhythm`` object of an analysis (``episodes``, ``burden``,
 ``events``, ``record``); a click on an episode, in the list or on the
-timeline, asks the window to show it.
+timeline, asks the window to show it. Given the window's
+:class:`~beatscope.display.ViewerSession`, the panel follows its findings itself.
+
+The summary's counts differ from the class legend's on purpose, and each line
+says what it counts: the rhythm rules read readable beats only (a beat found in
+unreadable signal is dropped), an S beat inside AF is an irregularly conducted
+AF beat rather than a premature atrial one, and pauses one beat apart make one
+PAUSE episode (see :mod:`beatscope.rhythm.derive`).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QStyle,
+    QToolTip,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from beatscope.display import format_clock, format_duration
+from beatscope.display import Phase, ViewerSession, format_clock, format_duration
+from beatscope.rhythm.config import DEFAULT_CONFIG
 from beatscope.ui import theme
 from beatscope.ui.strip.time_axis import TimeAxis
 
@@ -71,21 +90,126 @@ class EpisodeTimeline(pg.PlotWidget):
             self.clicked_at.emit(float(p.x()), int(round(p.y())))
 
 
-class RhythmPanel(QWidget):
-    episode_activated = Signal(float, float)  # start_s, end_s
+#: What each label means, for the list's tooltips (codes as in :mod:`beatscope.rhythm.vocabulary`).
+RHYTHM_NAMES: dict[str, str] = {
+    "SR": "sinus rhythm, 60-100 bpm",
+    "SBRAD": "sinus bradycardia, below 60 bpm",
+    "STACH": "sinus tachycardia, above 100 bpm",
+    "SARRH": "sinus arrhythmia",
+    "AFIB": "atrial fibrillation",
+    "AFLT": "atrial flutter",
+    "SVTAC": "supraventricular tachycardia: a run of 3 or more S beats",
+    "VT": "ventricular tachycardia: a run of 3 or more V beats",
+    "BIGU": "bigeminy: an ectopic beat every second beat",
+    "TRIGU": "trigeminy: an ectopic beat every third beat",
+    "PACE": "paced rhythm",
+    "PAUSE": "pause: an RR interval longer than the pause threshold",
+    "NOISE": "unreadable signal",
+}
+
+COLUMNS = ("Finding", "Episodes / time", "Burden")
+COLUMN_TIPS = (
+    "Rhythm finding; expand it for its episodes",
+    "Finding rows: number of episodes · their total time. Episode rows: duration",
+    "Finding rows: share of the analysable (readable) time, NOISE of the whole record. "
+    "Episode rows: confidence",
+)
+
+
+class FindingsTree(QTreeWidget):
+    """The findings list. The short columns take the width of their contents and the
+    finding column the rest, so nothing is cut at the window's 370-px tab; a cell
+    cut short anyway (a narrower panel) shows its full text as a tooltip. Episode
+    rows are made by the thousand, so they get no tooltips of their own."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.setHeaderLabels(list(COLUMNS))
+        for column, tip in enumerate(COLUMN_TIPS):
+            self.headerItem().setToolTip(column, tip)
+        header = self.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        self.setRootIsDecorated(True)
+        self.setUniformRowHeights(True)
+        # Episode rows sit two indents deep: 14 px (not 20) leaves "00:00:23–00:00:42"
+        # room beside a "12,345 · 5 h 20 min" count at the window's 370-px tab.
+        self.setIndentation(14)
+        # A narrower panel scrolls sideways rather than squeeze the finding column to
+        # nothing: it keeps the episode rows' indent (two) and as much again for text,
+        # still less than the short columns' contents, which keep their own width.
+        header.setMinimumSectionSize(4 * self.indentation())
+
+    def is_cut_short(self, item: QTreeWidgetItem, column: int) -> bool:
+        """Does the cell's text need more room than its column leaves it?"""
+        index = self.indexFromItem(item, column)
+        # the style's item text margin (QCommonStyle: focus-frame margin + 1, each side)
+        margin = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin,
+                                               None, self) + 1)
+        return (self.fontMetrics().horizontalAdvance(item.text(column)) + margin
+                > self.visualRect(index).width())
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            item = self.itemAt(event.pos())
+            column = self.columnAt(event.pos().x())
+            if item is not None and column >= 0 and not item.toolTip(column):
+                if item.text(column) and self.is_cut_short(item, column):
+                    QToolTip.showText(event.globalPos(), item.text(column), self.viewport())
+                else:
+                    QToolTip.hideText()
+                return True
+        return super().viewportEvent(event)
+
+
+class SummaryLine(NamedTuple):
+    text: str
+    #: the tooltip: what the number counts, and why another count may differ
+    meaning: str
+
+
+class SummaryLines(QWidget):
+    """The summary under the list: one word-wrapped label per line, so a line wraps
+    at the panel's width instead of being cut, each with its meaning as tooltip."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(4, 2, 4, 2)
+        self._layout.setSpacing(2)
+        self.labels: list[QLabel] = []
+
+    def set_lines(self, lines: list[SummaryLine]) -> None:
+        while len(self.labels) < len(lines):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            self._layout.addWidget(label)
+            self.labels.append(label)
+        for i, label in enumerate(self.labels):
+            shown = i < len(lines)
+            label.setText(lines[i].text if shown else "")
+            label.setToolTip(lines[i].meaning if shown else "")
+            label.setVisible(shown)
+
+    def text(self) -> str:
+        return "\n".join(label.text() for label in self.labels if not label.isHidden())
+
+
+class RhythmPanel(QWidget):
+    """The Rhythm tab. With a ``session`` it shows the session's findings as they
+    change; without one, what :meth:`set_rhythm` is given."""
+
+    episode_activated = Signal(float, float)  # start_s, end_s
+
+    def __init__(self, session: ViewerSession | None = None, parent=None):
+        super().__init__(parent)
+        self.session = session
         self.timeline = EpisodeTimeline()
-        self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["Finding", "Episodes / time", "Burden"])
-        self.tree.setRootIsDecorated(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setColumnWidth(0, 170)  # fits "00:00:23–00:00:42"
-        self.tree.setColumnWidth(1, 90)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.tree = FindingsTree()
+        self.summary = SummaryLines()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.timeline, 1)
@@ -97,13 +221,31 @@ class RhythmPanel(QWidget):
         self.tree.itemActivated.connect(self._on_item)
         self.timeline.clicked_at.connect(self._on_timeline_click)
         self.set_rhythm(None, 0.0, pending=False)
+        # The list is rebuilt one event-loop turn after the session changes: a 24-h
+        # record has thousands of episodes, and the changes at the end of an analysis
+        # (findings, then phase) come together and make one rebuild.
+        self._render_timer = QTimer(self, singleShot=True, interval=0)
+        self._render_timer.timeout.connect(self._show_session)
+        if session is not None:
+            session.events.rhythm_changed.connect(self._schedule_render)
+            session.events.phase_changed.connect(self._schedule_render)
+
+    def _schedule_render(self, *_args) -> None:
+        self._render_timer.start()
+
+    def _show_session(self) -> None:
+        session = self.session
+        if session is not None:
+            self.set_rhythm(session.rhythm, session.duration_s,
+                            pending=session.phase in (Phase.LOADING, Phase.ANALYSING))
 
     def set_rhythm(self, rhythm: dict | None, duration_s: float, pending: bool = False) -> None:
         self.tree.clear()
         self.episodes = list((rhythm or {}).get("episodes") or [])
         self.timeline.set_episodes(self.episodes, duration_s)
         if rhythm is None:
-            self.summary.setText("Rhythm analysis running…" if pending else "No rhythm analysis.")
+            self.summary.set_lines([SummaryLine(
+                "Rhythm analysis running…" if pending else "No rhythm analysis.", "")])
             return
         by_label: dict[str, list[int]] = {}
         for i, e in enumerate(self.episodes):
@@ -123,9 +265,11 @@ class RhythmPanel(QWidget):
             share = burden.get(label)
             if share is None and duration_s > 0:
                 share = 100.0 * total / duration_s
-            top = QTreeWidgetItem([label, f"{len(idx)} · {format_duration(total)}",
+            top = QTreeWidgetItem([label, f"{len(idx):,} · {format_duration(total)}",
                                    "" if share is None else f"{share:.1f} %"])
             top.setForeground(0, theme.rhythm_color(label))
+            for column, tip in enumerate(_finding_tips(label, len(idx), total, share)):
+                top.setToolTip(column, tip)
             # Episode rows are made when the label is first expanded: a 24-h record
             # has thousands, and building them all at once stalled the window.
             top.setData(0, PENDING_ROLE, sorted(idx, key=lambda i: self.episodes[i]["start_s"]))
@@ -133,8 +277,9 @@ class RhythmPanel(QWidget):
                                         if idx else
                                         QTreeWidgetItem.ChildIndicatorPolicy.DontShowIndicator)
             self.tree.addTopLevelItem(top)
-        self.summary.setText(_events_text(rhythm.get("events") or {},
-                                          rhythm.get("burden") or {}))
+        self.summary.set_lines(summary_lines(rhythm.get("events") or {},
+                                             rhythm.get("burden") or {},
+                                             len(by_label.get("PAUSE", []))))
 
     def _fill(self, top: QTreeWidgetItem) -> None:
         """Create a label's episode rows (once)."""
@@ -178,44 +323,105 @@ def _burden_percent(burden: dict) -> dict[str, float]:
             if isinstance(v, dict) and isinstance(v.get("percent"), int | float)}
 
 
-def _ectopy_line(name: str, family: dict, per_hour: float | None) -> str:
-    beats = family.get("beats") or 0
-    text = f"{name}: {beats:,} beats"
-    if per_hour is not None:
-        text += f" ({per_hour:.0f}/h)"
-    parts = []
-    for key, singular in (("couplets", "couplet"), ("triplets", "triplet"), ("runs", "run")):
-        n = family.get(key) or 0
-        parts.append(f"{n} {singular if n == 1 else key}")
-    longest = family.get("longest_run_beats")
-    if family.get("runs") and longest:
-        parts[-1] += f" (longest {longest} beats)"
-    return text + " · " + ", ".join(parts)
+def _finding_tips(label: str, episodes: int, total_s: float,
+                  share: float | None) -> tuple[str, str, str]:
+    """Tooltips of a finding row: its name, what its count counts, what its burden is of."""
+    count = f"{episodes:,} episode{'' if episodes == 1 else 's'}, {format_duration(total_s)} in all"
+    if label == "PAUSE":
+        count += ("; pauses one beat apart make one episode, so the summary below, "
+                  "which counts each pause, can say more")
+    elif label in ("VT", "SVTAC"):
+        count += f"; each a run of {DEFAULT_CONFIG.ectopy.run_min_beats} or more beats"
+    if share is None:
+        burden = ""
+    elif label == "NOISE":
+        burden = f"{share:.1f} % of the whole record"
+    else:
+        burden = f"{share:.1f} % of the analysable (readable) time"
+    return f"{label}: {RHYTHM_NAMES.get(label, label)}", count, burden
 
 
-def _events_text(events: dict, burden: dict) -> str:
-    """The ectopy, pause and burden summary under the list, one line per family."""
+def summary_lines(events: dict, burden: dict, pause_episodes: int) -> list[SummaryLine]:
+    """The ectopy, pause and AF-burden lines under the list, each saying what it counts.
+
+    The rhythm rules count readable beats only, take S beats inside AF for AF beats,
+    and join back-to-back pauses into one episode: each line says which of these
+    make its number differ from the class legend's or the list's.
+    """
+    unreadable_s = float(burden.get("unreadable_s") or 0.0)
+    where = " in readable signal" if unreadable_s > 0 else ""
+    dropped = (f"Beats inside the {format_duration(unreadable_s)} of unreadable signal are "
+               "left out (an R peak found in noise is as likely an artefact as a beat). "
+               if unreadable_s > 0 else "")
     lines = []
     per_hour = events.get("per_hour") or {}
     if events.get("ectopy_assessed"):
-        for key, name, rate in (("ventricular", "Ventricular", "pvc"),
-                                ("supraventricular", "Supraventricular", "pac")):
-            family = events.get(key)
-            if isinstance(family, dict):
-                lines.append(_ectopy_line(name, family, per_hour.get(rate)))
+        ventricular = events.get("ventricular")
+        if isinstance(ventricular, dict):
+            lines.append(SummaryLine(
+                _ectopy_text(f"Ventricular ectopic beats{where}", ventricular,
+                             per_hour.get("pvc")),
+                dropped + "The class legend counts every detected V beat. " + _RUNS_AND_RATES))
+        supraventricular = events.get("supraventricular")
+        if isinstance(supraventricular, dict):
+            lines.append(SummaryLine(
+                _ectopy_text(f"Supraventricular ectopic beats{where} outside AF",
+                             supraventricular, per_hour.get("pac")),
+                "Inside an AF episode an S beat is an irregularly conducted AF beat, not a "
+                "premature atrial beat, so it is not counted here. " + dropped
+                + "The class legend counts every detected S beat. " + _RUNS_AND_RATES))
     else:
-        lines.append("Ectopy: not assessed (no beat classifier)")
-    pauses = events.get("pauses") or {}
+        lines.append(SummaryLine("Ectopy: not assessed (no beat classifier)",
+                                 "The beats were not classified: their ectopy is unknown, "
+                                 "not zero."))
+    pauses = events.get("pauses")
     if isinstance(pauses, dict):
-        text = f"Pauses: {pauses.get('count') or 0}"
-        if pauses.get("longest_s"):
-            text += f" (longest {pauses['longest_s']:.1f} s)"
-        lines.append(text)
+        lines.append(_pause_line(pauses, pause_episodes, where))
     if isinstance(burden.get("af_percent"), int | float):
         text = f"AF burden {burden['af_percent']:.1f} %"
         if burden.get("analysable_s") is not None:
             text += f" of {format_duration(burden['analysable_s'])} analysable"
-        if burden.get("unreadable_s"):
-            text += f"; {format_duration(burden['unreadable_s'])} unreadable"
-        lines.append(text)
-    return "\n".join(lines)
+        if unreadable_s:
+            text += f"; {format_duration(unreadable_s)} unreadable"
+        lines.append(SummaryLine(text, "Time in AF episodes on readable signal, as a share "
+                                       "of the analysable time (the record less its "
+                                       "unreadable signal)."))
+    return lines
+
+
+_RUNS_AND_RATES = (f"A run is {DEFAULT_CONFIG.ectopy.run_min_beats} or more consecutive "
+                   "beats, so triplets are counted among the runs too. Rates are per hour "
+                   "of analysable (readable) signal.")
+
+
+def _ectopy_text(name: str, family: dict, per_hour: float | None) -> str:
+    beats = family.get("beats") or 0
+    text = f"{name}: {beats:,}"
+    if per_hour is not None:
+        text += f" ({per_hour:,.0f}/h)"
+    parts = []
+    for key, singular in (("couplets", "couplet"), ("triplets", "triplet"), ("runs", "run")):
+        n = family.get(key) or 0
+        parts.append(f"{n:,} {singular if n == 1 else key}")
+    parts[-1] += f" of ≥ {DEFAULT_CONFIG.ectopy.run_min_beats} beats"
+    longest = family.get("longest_run_beats")
+    if family.get("runs") and longest:
+        parts[-1] += f" (longest {longest})"
+    return text + " · " + ", ".join(parts)
+
+
+def _pause_line(pauses: dict, episodes: int, where: str) -> SummaryLine:
+    threshold = f"{DEFAULT_CONFIG.ectopy.pause_s:.1f} s"
+    count = pauses.get("count") or 0
+    text = f"Pauses > {threshold}{where}: {count:,}"
+    if episodes and episodes != count:
+        text += f" in {episodes:,} episode{'' if episodes == 1 else 's'}"
+    if pauses.get("longest_s"):
+        text += f" (longest {pauses['longest_s']:.1f} s)"
+    meaning = f"RR intervals longer than {threshold}"
+    if where:
+        meaning += (", leaving out those that span unreadable signal (they measure the gap, "
+                    "not the heart)")
+    meaning += (". Pauses one beat apart make one PAUSE episode, so the PAUSE row of the "
+                "list counts episodes, not pauses.")
+    return SummaryLine(text, meaning)

@@ -7,6 +7,7 @@ hands back strings on some platforms).
 
 from __future__ import annotations
 
+import getpass
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -30,6 +31,16 @@ class Preferences:
     band: str = "default"  # default 0.5-40 Hz | paper 0.6-35 Hz
     speed_mm_s: float = DEFAULT_SPEED
     gain_mm_mv: float = DEFAULT_GAIN
+    #: stamped on every review edit; "" = the operating-system user
+    reviewer: str = ""
+
+    def reviewer_name(self) -> str:
+        if self.reviewer.strip():
+            return self.reviewer.strip()
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry (some containers)
+            return "reviewer"
 
     def analysis_options(self) -> AnalysisOptions:
         powerline = {"auto": "auto", "50": 50, "60": 60, "off": None}[self.powerline]

@@ -10,17 +10,23 @@ can paint the ECG at once), then hand the analysis to an engine process
 (``beatscope.analysis.engine_process``: the engine's numpy and torch work would
 otherwise take the GUI thread's GIL and CPU) and relay what it streams back:
 ``model_ready``, ``progress``, ``beats`` per classified block, and ``finished``
-with the result. Cancelling kills the engine process at once. A cancelled or
-superseded job's late signals carry its id, and :class:`AnalysisRunner` drops
-every signal that is not from the current job.
+with the result and the record's review, opened on the job's thread (reading a
+100k-beat review takes about a second). Cancelling kills the engine process at
+once. A cancelled or superseded job's late signals carry its id, and
+:class:`AnalysisRunner` drops every signal that is not from the current job
+(closing the review it opened, so that its lock is released).
+
+:class:`BeatCallJob` asks an engine for the model's call on one inserted beat.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import sqlite3
 import threading
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -37,6 +43,55 @@ log = logging.getLogger(__name__)
 _job_ids = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class ReviewRequest:
+    """Where the job opens the record's review, and who edits it."""
+
+    fallback_dir: Path | None  # for records in read-only folders
+    reviewer: str
+
+
+@dataclass
+class Finished:
+    """A finished job's result, with the record's review (None and ``review_error``
+    when it could not be opened: the beats are then shown without editing)."""
+
+    result: object  # AnalysisResult
+    review: object | None = None  # beatscope.review.session.ReviewSession
+    review_error: str | None = None
+    #: the review file found belongs to another recording: the user may set it aside
+    other_recording: Path | None = None
+
+    def discard(self) -> None:
+        if self.review is not None:
+            self.review.close()
+            self.review = None
+
+
+def open_review_for(record, result, request: ReviewRequest | None) -> Finished:
+    """The result with its review opened (or the one-line reason it was not)."""
+    if request is None:
+        return Finished(result)
+    from beatscope.review.session import ReviewSession
+    from beatscope.review.sidecar import review_path
+
+    from beatscope.review.database import ReviewDatabaseError
+
+    path = None
+    try:
+        path = review_path(record, request.fallback_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return Finished(result, ReviewSession.open(record, path, result, request.reviewer))
+    except ReviewDatabaseError as err:
+        return Finished(result, review_error=str(err),
+                        other_recording=path if err.other_recording else None)
+    except BeatScopeError as err:
+        return Finished(result, review_error=str(err))
+    except (OSError, sqlite3.Error) as err:
+        return Finished(result, review_error=f"{record.name}: the review cannot be kept "
+                                             f"({err}); edits are disabled")
+
+
 class JobSignals(QObject):
     """Everything a job reports; every signal's first argument is the job id."""
 
@@ -44,7 +99,7 @@ class JobSignals(QObject):
     model_ready = Signal(int, object)  # classifier.describe() or None
     progress = Signal(int, str, float)  # stage, overall fraction 0..1
     beats = Signal(int, int, object, object, object)  # first, samples, labels, probs
-    finished = Signal(int, object)  # AnalysisResult
+    finished = Signal(int, object)  # Finished
     failed = Signal(int, str)  # one-line reason
     cancelled = Signal(int)
 
@@ -76,7 +131,7 @@ class AnalysisJob(QRunnable):
     def __init__(self, signals: JobSignals, *, path: Path | None = None,
                  record: Record | None = None, options: AnalysisOptions | None = None,
                  classifier: ClassifierSpec | None = None, fs: float | None = None,
-                 engines: EnginePool | None = None):
+                 engines: EnginePool | None = None, review: ReviewRequest | None = None):
         super().__init__()
         if path is None and record is None:
             raise ValueError("give a path or a loaded record")
@@ -90,6 +145,7 @@ class AnalysisJob(QRunnable):
         self.fs = fs
         self.engines = engines or engine_pool()
         self.engine = None  # the engine process analysing, once one is taken
+        self.review = review
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -137,7 +193,11 @@ class AnalysisJob(QRunnable):
             self.engines.release(engine)
         result.record = record
         self._check_cancel()
-        self.signals.finished.emit(jid, result)
+        finished = open_review_for(record, result, self.review)
+        if self._cancel.is_set():
+            finished.discard()
+            raise CancelledError("cancelled")
+        self.signals.finished.emit(jid, finished)
 
     def _check_cancel(self) -> None:
         if self._cancel.is_set():
@@ -245,10 +305,12 @@ class AnalysisRunner(QObject):
         self._job, self._opening = self._opening, None
         self.loaded.emit(record, pyramid)
 
-    def _on_finished(self, job_id: int, result) -> None:
+    def _on_finished(self, job_id: int, finished: Finished) -> None:
         if self._current(job_id):
             self._job = None
-            self.finished.emit(result)
+            self.finished.emit(finished)
+        else:  # superseded: its review must not keep the record's review locked
+            finished.discard()
 
     def _on_failed(self, job_id: int, message: str) -> None:
         if self._is_opening(job_id):
@@ -265,3 +327,59 @@ class AnalysisRunner(QObject):
             self.cancelled.emit()
         elif self._is_opening(job_id):
             self._opening = None
+
+
+class ReviewOpenSignals(QObject):
+    opened = Signal(object)  # Finished
+
+
+class ReviewOpenJob(QRunnable):
+    """Open (or create) the record's review on a pool thread (about a second for a
+    100k-beat review), for a result already on screen."""
+
+    def __init__(self, signals: ReviewOpenSignals, record: Record, result,
+                 request: ReviewRequest):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.signals, self.record, self.result, self.request = signals, record, result, request
+
+    def run(self) -> None:  # on a pool thread
+        self.signals.opened.emit(open_review_for(self.record, self.result, self.request))
+
+
+class BeatCallSignals(QObject):
+    done = Signal(int, str, object)  # sample, model label, probabilities (or None)
+    failed = Signal(int, str)  # sample, one-line reason
+
+
+class BeatCallJob(QRunnable):
+    """The model's call on a beat the reviewer inserts, on an excerpt of the record
+    around it (``analysis.single_beat``), in an engine process."""
+
+    def __init__(self, signals: BeatCallSignals, engines: EnginePool, record: Record,
+                 beats, sample: int, options: AnalysisOptions, classifier: ClassifierSpec):
+        super().__init__()
+        self.setAutoDelete(True)
+        self.signals, self.engines, self.record = signals, engines, record
+        self.beats, self.sample = beats, int(sample)
+        self.options, self.classifier = options, classifier
+
+    def run(self) -> None:  # on a pool thread
+        from beatscope.analysis.single_beat import beat_excerpt, call_of
+
+        try:
+            excerpt, options, first = beat_excerpt(self.record, self.beats, self.sample,
+                                                   self.options)
+            engine = self.engines.acquire()
+            try:
+                result = engine.analyze(RecordSource.of(excerpt), options, self.classifier,
+                                        should_cancel=lambda: False)
+            finally:
+                self.engines.release(engine)
+            label, probability = call_of(result, self.sample - first)
+            self.signals.done.emit(self.sample, label, probability)
+        except BeatScopeError as err:
+            self.signals.failed.emit(self.sample, str(err))
+        except Exception as err:  # a bug: one line for the user, the traceback in the log
+            log.error("classifying an inserted beat failed:\n%s", traceback.format_exc())
+            self.signals.failed.emit(self.sample, f"internal error ({type(err).__name__}: {err})")

@@ -3,6 +3,8 @@
 Each letter is a symbol path, so one ``ScatterPlotItem`` paints all the beats
 of a class in one call; only the marks inside the visible window (thinned to
 one per pixel bucket when zoomed out, see ``display.marks``) are handed over.
+A beat the reviewer relabelled or inserted gets a dark box around its letter
+(one more item), so the reviewer's beats stand apart from the model's.
 """
 
 from __future__ import annotations
@@ -48,8 +50,15 @@ class BeatMarks:
             item.setZValue(20)
             plot.addItem(item)
             self.items[cls] = item
+        pen = QPen(QColor(theme.EDITED_BEAT))
+        pen.setWidthF(1.6)
+        self.edited = pg.ScatterPlotItem(symbol="s", size=MARK_SIZE_PX + 6, pen=pen,
+                                         brush=pg.mkBrush(0, 0, 0, 0), pxMode=True)
+        self.edited.setZValue(19)
+        plot.addItem(self.edited)
         self.y = 0.0
         self.shown: dict[str, np.ndarray] = {c: np.zeros(0, np.int64) for c in AAMI_CLASSES}
+        self.shown_edited = np.zeros(0, np.int64)
 
     def set_height(self, y: float) -> None:
         self.y = y
@@ -59,6 +68,8 @@ class BeatMarks:
             for cls, item in self.items.items():
                 item.setData([], [])
                 self.shown[cls] = np.zeros(0, np.int64)
+            self.edited.setData([], [])
+            self.shown_edited = np.zeros(0, np.int64)
             return
         max_marks = max(1, int(width_px) // PIXELS_PER_MARK)
         chosen = marks_in_view(beats.sample, beats.label, beats.fs, t0, t1, max_marks)
@@ -67,3 +78,7 @@ class BeatMarks:
             self.shown[cls] = index
             t = beats.sample[index] / beats.fs
             item.setData(t, np.full(len(t), self.y))
+        shown = np.sort(np.concatenate(list(chosen.values())))
+        self.shown_edited = shown[beats.edited[shown]]
+        t = beats.sample[self.shown_edited] / beats.fs
+        self.edited.setData(t, np.full(len(t), self.y))

@@ -3,18 +3,29 @@
 The time span on screen follows from the plot width and the speed, the
 millivolts from its height and the gain, so 25 mm/s and 10 mm/mV mean real
 millimetres on the display (see ``display.paper``). Wheel and +/- zoom the time
-axis only; dragging pans it; Shift+drag measures with calipers. Amplitude is
-fixed by the gain, as on paper.
+axis only; dragging pans it; Shift+drag measures with calipers; Ctrl+drag selects
+the beats under a band (for a review edit); a click selects a beat; a right click
+asks for the review menu. Amplitude is fixed by the gain, as on paper.
+
+The view follows its :class:`~beatscope.display.ViewerSession`: it connects to the
+session's events in its constructor and redraws itself; it tells the session what
+the user picked (a beat, a band) and nothing else.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPen
 
-from beatscope.display import BeatStore, CaliperMeasurement, MinMaxPyramid, PaperScale
+from beatscope.display import (
+    BeatStore,
+    CaliperMeasurement,
+    MinMaxPyramid,
+    PaperScale,
+    ViewerSession,
+)
 from beatscope.ui import theme
 from beatscope.ui.strip.beat_marks import BeatMarks
 from beatscope.ui.strip.calipers import CaliperOverlay
@@ -30,9 +41,11 @@ ZOOM_STEP = 1.25
 
 class StripViewBox(pg.ViewBox):
     """Wheel zooms time only; drag pans (time, and the lead stack when it is taller
-    than the window); Shift+left-drag is handed to the calipers instead."""
+    than the window); Shift+left-drag is handed to the calipers instead, and
+    Ctrl+left-drag to the beat selection band."""
 
     caliper_drag = Signal(object, object, bool, bool)  # start (x,y), now (x,y), first, last
+    band_drag = Signal(float, float, bool)  # start t, now t, finished
 
     def __init__(self):
         super().__init__(enableMenu=False)
@@ -50,6 +63,13 @@ class StripViewBox(pg.ViewBox):
             self.caliper_drag.emit((start.x(), start.y()), (now.x(), now.y()),
                                    ev.isStart(), ev.isFinish())
             return
+        ctrl = bool(ev.modifiers() & Qt.KeyboardModifier.ControlModifier)
+        if ev.button() == Qt.MouseButton.LeftButton and ctrl:
+            ev.accept()
+            start = self.mapSceneToView(ev.buttonDownScenePos(ev.button()))
+            now = self.mapSceneToView(ev.scenePos())
+            self.band_drag.emit(start.x(), now.x(), ev.isFinish())
+            return
         super().mouseDragEvent(ev)  # the y pan is enabled only when leads overflow
 
 
@@ -59,9 +79,10 @@ class StripView(pg.PlotWidget):
     range_changed = Signal(float, float)  # t0, t1 seconds
     cursor_moved = Signal(float, int, float)  # t seconds, lead, mV relative to its baseline
     caliper_measured = Signal(object)  # CaliperMeasurement
-    beat_clicked = Signal(int)
+    #: a right click at time t: the window offers the review menu there
+    context_requested = Signal(float, QPoint)
 
-    def __init__(self, scale: PaperScale | None = None, parent=None):
+    def __init__(self, session: ViewerSession, scale: PaperScale | None = None, parent=None):
         self.box = StripViewBox()
         super().__init__(parent=parent, viewBox=self.box, axisItems={"bottom": TimeAxis("bottom")},
                          background=theme.PAPER_BACKGROUND)
@@ -84,6 +105,18 @@ class StripView(pg.PlotWidget):
         self.selected_line.setZValue(5)
         self.selected_line.hide()
         plot.addItem(self.selected_line, ignoreBounds=True)
+        self.band = pg.LinearRegionItem(movable=False, brush=pg.mkBrush(*theme.SELECTION_BAND),
+                                        pen=pg.mkPen(theme.SELECTED_BEAT))
+        self.band.setZValue(4)
+        self.band.hide()
+        plot.addItem(self.band, ignoreBounds=True)
+        # the rhythm episode last shown (] and [, the Rhythm tab), shaded in its colour
+        self.episode_band = pg.LinearRegionItem(movable=False)
+        self.episode_band.setZValue(3)
+        self.episode_band.hide()
+        plot.addItem(self.episode_band, ignoreBounds=True)
+        #: where the pointer last was on the strip (seconds): Insert adds a beat there
+        self.hover_time: float | None = None
         self.lead_labels: list[pg.TextItem] = []
         self.pyramid: MinMaxPyramid | None = None
         self.beats: BeatStore | None = None
@@ -92,12 +125,55 @@ class StripView(pg.PlotWidget):
         self._lead_names: list[str] = []
         self.box.sigXRangeChanged.connect(self._on_x_range)
         self.box.caliper_drag.connect(self._on_caliper_drag)
+        self.box.band_drag.connect(self._on_band_drag)
         self.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         # Coalesce bursts (a wheel spin, a streamed block) into one refill per frame.
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)
         self._refresh_timer.timeout.connect(self.refresh)
         self.setMinimumHeight(200)
+        self.session = session
+        e = session.events
+        e.loaded.connect(self._on_loaded)
+        e.beats_reset.connect(lambda: self.set_beats(session.beats))
+        e.beats_added.connect(lambda first, count: self.schedule_refresh())
+        e.labels_changed.connect(lambda index: self.schedule_refresh())
+        e.selection_changed.connect(self._on_selection)
+
+    def show_episode(self, start_s: float, end_s: float, label: str) -> None:
+        color = QColor(theme.rhythm_color(label))
+        color.setAlpha(45)
+        self.episode_band.setBrush(pg.mkBrush(color))
+        edge = QColor(theme.rhythm_color(label))
+        self.episode_band.lines[0].setPen(pg.mkPen(edge, width=2))
+        self.episode_band.lines[1].setPen(pg.mkPen(edge, width=2))
+        self.episode_band.setRegion((start_s, max(end_s, start_s + 0.05)))
+        self.episode_band.show()
+
+    def _on_loaded(self) -> None:
+        self.episode_band.hide()
+        record = self.session.record
+        self.set_record(self.session.pyramid, record.lead_names, record.duration_s)
+        self.refresh()  # paint the signal now, not on the next event-loop pass
+
+    def _on_selection(self) -> None:
+        session = self.session
+        if session.selected_beat is None:
+            self.select_time(None)
+        else:
+            t = session.beat_time(session.selected_beat)
+            self.select_time(t)
+            self.ensure_visible(t)
+        self._show_band()
+
+    def _show_band(self) -> None:
+        chosen = self.session.selection
+        if len(chosen) < 2 or self.beats is None:
+            self.band.hide()
+            return
+        pad = 0.1  # seconds either side, so the first and last beats sit inside it
+        self.band.setRegion((chosen[0] / self.beats.fs - pad, chosen[-1] / self.beats.fs + pad))
+        self.band.show()
 
     # ------------------------------------------------------------------ content
     def set_record(self, pyramid: MinMaxPyramid | None, lead_names: list[str],
@@ -273,18 +349,38 @@ class StripView(pg.PlotWidget):
         if self.pyramid is None or not self.box.sceneBoundingRect().contains(pos):
             return
         p = self.box.mapSceneToView(pos)
+        self.hover_time = float(p.x())
         lead = self.lead_at(p.y())
         self.cursor_moved.emit(p.x(), lead, p.y() - self.traces.offsets[lead])
 
     def _on_mouse_clicked(self, ev) -> None:
+        if self.pyramid is None:
+            return
+        p = self.box.mapSceneToView(ev.scenePos())
+        if ev.button() == Qt.MouseButton.RightButton:
+            ev.accept()
+            index = None if self.beats is None else self.beats.nearest(p.x())
+            # a right click on an unselected beat selects it first, as file managers do
+            if index is not None and not np.isin(self.beats.sample[index],
+                                                 self.session.selection).any():
+                if abs(self.beats.sample[index] / self.beats.fs - p.x()) < 0.3:
+                    self.session.select(index)
+            self.context_requested.emit(float(p.x()), ev.screenPos().toPoint())
+            return
         if self.beats is None or len(self.beats) == 0 or ev.button() != Qt.MouseButton.LeftButton:
             return
         if ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             return
-        p = self.box.mapSceneToView(ev.scenePos())
         index = self.beats.nearest(p.x())
         if index is not None:
-            self.beat_clicked.emit(index)
+            self.session.select(index)
+
+    def _on_band_drag(self, t_start: float, t_now: float, finished: bool) -> None:
+        self.band.setRegion((min(t_start, t_now), max(t_start, t_now)))
+        self.band.show()
+        if finished:
+            if self.session.select_between(t_start, t_now) < 2:
+                self.band.hide()
 
     def _on_caliper_drag(self, start, now, first: bool, last: bool) -> None:
         if first:
