@@ -185,3 +185,18 @@ def test_session_lifecycle_and_jumps():
     assert session.step_beat(1) == 2
     session.cancel()
     assert session.phase is Phase.CANCELLED
+
+
+def test_thinned_marks_never_overlap_and_ectopy_wins():
+    # beats 0.13 buckets apart with an F and a V falling either side of a bucket edge:
+    # both once survived, a letter's width apart at most ("FV")
+    rng = np.random.default_rng(3)
+    samples = np.cumsum(rng.integers(60, 90, 5_000)).astype(np.int64)
+    labels = rng.choice(np.array(list("NNNNNNSVF")), len(samples))
+    t0, t1, max_marks = 0.0, samples[-1] / 100.0, 150
+    chosen = marks_in_view(samples, labels, 100.0, t0, t1, max_marks)
+    t = np.sort(np.concatenate([samples[i] / 100.0 for i in chosen.values()]))
+    assert np.diff(t).min() >= (t1 - t0) / max_marks - 1e-9
+    shown = sum(len(v) for v in chosen.values())
+    assert shown >= 0.45 * max_marks  # thinned, not emptied
+    assert len(chosen["N"]) < shown / 2  # ectopic marks are preferred

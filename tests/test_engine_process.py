@@ -165,3 +165,20 @@ def test_viewer_process_never_imports_torch(data_dir, tmp_path):
                          timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_progress_throttle_always_sends_a_new_stage_and_the_end():
+    from beatscope.analysis.engine_process import PROGRESS_INTERVAL_S, ProgressThrottle
+
+    now = [100.0]
+    sent = []
+    throttle = ProgressThrottle(lambda stage, f: sent.append((stage, f)), clock=lambda: now[0])
+    throttle("denoise", 0.50)
+    throttle("denoise", 0.55)  # 0 ms later: dropped
+    now[0] += PROGRESS_INTERVAL_S / 10
+    throttle("classify", 0.58)  # a new stage 5 ms later: sent, or the bar says Filtering
+    throttle("classify", 0.60)
+    now[0] += 2 * PROGRESS_INTERVAL_S
+    throttle("classify", 0.70)
+    throttle("rhythm", 1.0)
+    assert sent == [("denoise", 0.50), ("classify", 0.58), ("classify", 0.70), ("rhythm", 1.0)]

@@ -3,6 +3,7 @@ review database (round trip, history, refusals) and re-analysis keeping the revi
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import fields
 
@@ -24,6 +25,7 @@ from beatscope.review import (
 )
 from beatscope.review.commands import SetTextNote
 from beatscope.review.merge import merge_review
+from beatscope.review.serialise import _rows_payload, rows_from_blob
 
 FS = 360.0
 
@@ -247,14 +249,25 @@ def test_a_version_1_review_is_migrated_and_keeps_its_edits(tmp_path):
     store = ReviewStore(FS, db.load_rows())
     db.stack(store).push(Relabel(store.sample[[2]], "V"))
     db.close()
-    con = sqlite3.connect(path)  # as BeatScope 0.x wrote it: no notes table
-    con.executescript("DROP TABLE notes; UPDATE schema SET version = 1;")
+    # as schema 1 had it: no notes table, and the history's saved rows inside its JSON
+    con = sqlite3.connect(path)
+    (payload, blob), = con.execute("SELECT payload, before FROM history").fetchall()
+    old = json.loads(payload)
+    old["before"] = _rows_payload(rows_from_blob(blob))
+    con.executescript("DROP TABLE notes; ALTER TABLE history DROP COLUMN before;"
+                      "UPDATE schema SET version = 1;")
+    con.execute("UPDATE history SET payload = ?", (json.dumps(old),))
+    con.commit()
     con.close()
     db = ReviewDatabase.open(path, "fp", FS)
     assert db._db.execute("SELECT version FROM schema").fetchone()[0] == 2
     store = ReviewStore(FS, db.load_rows(), db.load_notes())
     assert store.label[2] == "V"
     stack = db.stack(store)
+    assert stack.undo_text.startswith("Undo relabel 1 beat")
+    stack.undo()  # the old history's saved rows still undo it
+    assert store.label[2] == rows.model_label[2]
+    stack.redo()
     stack.push(SetTextNote("record", "reviewed with the patient's diary"))
     db.close()
     db = ReviewDatabase.open(path, "fp", FS)

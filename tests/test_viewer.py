@@ -189,8 +189,9 @@ def test_screenshot_command(tmp_path, data_dir):
 
 
 def test_drop_a_file_opens_it_and_cursor_readout(qtbot, window, data_dir):
-    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-    from PySide6.QtGui import QDropEvent
+    from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent, QMouseEvent
+    from PySide6.QtWidgets import QApplication
 
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(data_dir / "mitdb_100.hea"))])
@@ -199,13 +200,22 @@ def test_drop_a_file_opens_it_and_cursor_readout(qtbot, window, data_dir):
     with qtbot.waitSignal(window.analysis_finished, timeout=ANALYSIS_TIMEOUT_MS):
         window.dropEvent(event)
     assert window.session.record.name == "mitdb_100"
-    # the status bar reads the position, the lead and the 8-beat heart rate there
-    window._on_cursor(30.0, 0, 0.25)
-    window._render_cursor()
-    assert window.position_label.text().startswith("00:00:30.000")
+    # the status bar reads the position, the lead and the 8-beat heart rate under the
+    # pointer, and forgets them when the pointer leaves the strip
+    strip = window.strip
+    strip.show_window(25.0, 10.0)
+    strip.refresh()
+    port = strip.viewport()
+    at = QPointF(strip.mapFromScene(strip.box.mapViewToScene(QPointF(30.0, 0.0))))
+    QApplication.sendEvent(port, QMouseEvent(
+        QEvent.Type.MouseMove, at, port.mapToGlobal(at), Qt.MouseButton.NoButton,
+        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: window.position_label.text().startswith("00:00:30.0"), timeout=2_000)
     assert "MLII" in window.position_label.text()
     hr = float(window.hr_label.text().split()[1])
     assert 60 <= hr <= 90  # record 100 runs at about 75 bpm
+    QApplication.sendEvent(strip, QEvent(QEvent.Type.Leave))
+    assert window.position_label.text() == "" and window.hr_label.text() == ""
 
 
 def test_rhythm_episodes_listed_and_navigable(qtbot, window, data_dir):
@@ -420,3 +430,41 @@ def test_cancelled_reanalysis_keeps_the_finished_result(qtbot, window, data_dir)
     assert window.table.model.rowCount() == len(labels)
     assert [label.text() for label in window.legend.labels.values()] == legend
     assert "previous result is kept" in window.statusBar().currentMessage()
+
+
+def test_zoomed_out_the_classes_keep_their_colour_and_leads_their_band(qtbot, window,
+                                                                      data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")  # ventricular bigeminy
+    strip = window.strip
+    strip.show_window(0.0, 120.0)  # the whole excerpt: an envelope, not samples
+    strip.refresh()
+    assert strip.traces.decimated
+    beats = window.session.beats
+    v_times = beats.sample[beats.label == "V"] / beats.fs
+    for lead, overlay in enumerate(strip.traces.overlays):
+        t, y = overlay["V"].getData()
+        # every PVC's column of the envelope is still orange, and only those
+        column = np.searchsorted(t, v_times, side="right") - 1
+        assert len(v_times) > 20 and np.isfinite(y[column]).all()
+        assert np.isfinite(y).sum() <= 2 * len(v_times)
+        _, trace = strip.traces.curves[lead].getData()
+        half = 0.5 * strip.spacing_mv
+        offset = strip.traces.offsets[lead]
+        assert np.all(np.abs(trace - offset) <= half)  # no lead paints over the next
+
+
+def test_the_beat_table_follows_paging_and_go_to(qtbot, window, data_dir):
+    open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
+    strip, table, s = window.strip, window.table, window.session
+    strip.show_window(0.0, 10.0)
+    s.select(None)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    t0, _ = strip.visible_range()
+    top = table.view.rowAt(0)
+    assert s.beats.sample[top] / s.beats.fs >= t0
+    assert top == 0 or s.beats.sample[top - 1] / s.beats.fs < t0
+    window.go_to_time(100.0)
+    t0, _ = strip.visible_range()
+    top = table.view.rowAt(0)
+    assert top > 0 and s.beats.sample[top - 1] / s.beats.fs < t0 <= s.beats.sample[top] / 360

@@ -216,12 +216,18 @@ def test_insert_a_missed_beat_snapped_and_classified_then_undo(qtbot, window, da
     assert not store.rows.inserted.any() and len(s.beats) == n
 
 
-def test_ins_where_a_beat_was_deleted_restores_it(qtbot, window, data_dir):
-    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
-    s = window.session
-    v = int(np.flatnonzero(s.beats.label == "V")[6])
-    sample_v = int(s.beats.sample[v])
+def open_and_select_a_pvc(qtbot, w: MainWindow, data_dir: Path, k: int):
+    """Open MITDB 119 (ventricular bigeminy) and select its k-th PVC: (session, index,
+    sample)."""
+    open_and_wait(qtbot, w, data_dir / "mitdb_119.hea")
+    s = w.session
+    v = int(np.flatnonzero(s.beats.label == "V")[k])
     s.select(v)
+    return s, v, int(s.beats.sample[v])
+
+
+def test_ins_where_a_beat_was_deleted_restores_it(qtbot, window, data_dir):
+    s, v, sample_v = open_and_select_a_pvc(qtbot, window, data_dir, 6)
     qtbot.keyClick(window, Qt.Key.Key_Delete)
     assert sample_v not in s.beats.sample
     point_at(qtbot, window, sample_v / s.beats.fs + 0.03)
@@ -398,3 +404,19 @@ def test_a_review_of_another_recording_is_set_aside_on_request(qtbot, window, da
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2_000)
     qtbot.keyClick(window, Qt.Key.Key_V, ALT)
     assert window.session.beats.label[3] == "V"
+
+
+def test_reanalysis_keeps_the_review_and_a_cancelled_one_too(qtbot, window, data_dir):
+    s, v, sample = open_and_select_a_pvc(qtbot, window, data_dir, 2)
+    qtbot.keyClick(window, Qt.Key.Key_N, ALT)
+    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_R, CTRL)  # Re-analyse, to the end
+    assert s.review is not None and s.beats.label[s.beats.nearest(sample / 360)] == "N"
+    assert window.review_actions.undo_action.text() == "Undo relabel 1 beat V \u2192 N"
+    qtbot.keyClick(window, Qt.Key.Key_R, CTRL)  # and again, cancelled with Esc
+    with qtbot.waitSignal(window.runner.cancelled, timeout=5_000):
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: s.review is not None, timeout=30_000)  # editable again
+    assert s.beats.label[s.beats.nearest(sample / 360)] == "N"
+    qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
+    assert s.beats.label[s.beats.nearest(sample / 360)] == "V"

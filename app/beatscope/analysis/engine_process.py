@@ -83,6 +83,23 @@ class EngineCrashed(BeatScopeError):
     """The engine process died without answering (killed, out of memory, crashed)."""
 
 
+class ProgressThrottle:
+    """Forwards progress at most every ``PROGRESS_INTERVAL_S``, except a new stage or
+    the end, which always go: a dropped stage change left the bar showing the last
+    stage's name ("Filtering 58%") through the whole of the next one."""
+
+    def __init__(self, send: Callable[[str, float], None], clock=time.monotonic):
+        self.send, self.clock = send, clock
+        self._last_time, self._last_stage = float("-inf"), None
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        now = self.clock()
+        if (fraction >= 1.0 or stage != self._last_stage
+                or now - self._last_time >= PROGRESS_INTERVAL_S):
+            self._last_time, self._last_stage = now, stage
+            self.send(stage, fraction)
+
+
 # ============================================================ child process
 def _lower_priority() -> None:
     """Make the engine yield the CPU to the viewer (best effort, any OS)."""
@@ -168,15 +185,7 @@ def _analyze(conn, source: RecordSource, options, spec, *, ready_mb: list) -> bo
     from beatscope.analysis.classifier_cache import load_classifier
     from beatscope.memory import release_freed_memory
 
-    last = [0.0, ""]
-
-    def progress(stage: str, fraction: float) -> None:
-        now = time.monotonic()
-        # a new stage is always sent: dropped, the bar kept the last stage's name
-        # ("Filtering 58%") through a whole stage of the next
-        if fraction >= 1.0 or stage != last[1] or now - last[0] >= PROGRESS_INTERVAL_S:
-            last[0], last[1] = now, stage
-            conn.send(("progress", stage, fraction))
+    progress = ProgressThrottle(lambda stage, f: conn.send(("progress", stage, f)))
 
     def on_beats(first, samples, labels, probabilities) -> None:
         conn.send(("beats", first, samples, labels, probabilities))

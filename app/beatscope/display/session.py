@@ -92,9 +92,12 @@ class ViewerSession:
         if self.record is None:
             return
         if self.result is not None:
-            self._previous = (self.beats, self.result, self.warnings, self.review,
-                              self.reviewed_rhythm)
-        self.review, self.reviewed_rhythm = None, None
+            # the review is closed (its lock released: the new analysis's job opens
+            # it again, to move it onto the new beats); the beats as reviewed stay
+            # aside, shown again if the re-analysis is cancelled
+            self._previous = (self.beats, self.result, self.warnings, self.reviewed_rhythm)
+        self._set_review(None)
+        self.reviewed_rhythm = None
         self.beats = BeatStore(self.record.fs)
         self.result, self.selected_beat, self.error = None, None, None
         self.selection = np.zeros(0, np.int64)
@@ -113,8 +116,6 @@ class ViewerSession:
         """Take the final result and the record's review (None: no review could be
         opened); True when the streamed beats had to be replaced."""
         self.result = result
-        if self._previous is not None and self._previous[3] is not None:
-            self._previous[3].close()  # the new analysis's review replaces it
         self._previous = None
         b = result.beats
         self._set_review(review)
@@ -135,16 +136,15 @@ class ViewerSession:
         return replaced
 
     def close(self) -> None:
-        """The window closes: the review (and one kept aside) is closed, its lock
-        released. Every edit was committed when it was made."""
-        if self._previous is not None and self._previous[3] is not None:
-            self._previous[3].close()
+        """The window closes: the review is closed, its lock released. Every edit was
+        committed when it was made."""
         self._previous = None
         self._set_review(None)
 
     def attach_review(self, review) -> bool:
-        """A review opened after the result was shown (the user set a mismatching one
-        aside); False when another record or analysis has taken over meanwhile."""
+        """A review opened after the result was shown (a mismatching one was set aside,
+        or a cancelled re-analysis brought this result back); False when another record
+        or analysis has taken over meanwhile."""
         if self.review is not None or self.result is None or self.phase is not Phase.DONE:
             return False
         self._set_review(review)
@@ -164,8 +164,7 @@ class ViewerSession:
             old.store.events.reset.disconnect(self._on_review_beats)
             old.store.events.note_changed.disconnect(self._on_review_note)
             old.stack.events.changed.disconnect(self._on_review_note)
-            if self._previous is None or self._previous[3] is not old:
-                old.close()
+            old.close()
         self.review, self.reviewed_rhythm = review, None
         if review is not None:
             review.store.events.labels_changed.connect(self._on_review_labels)
@@ -238,11 +237,10 @@ class ViewerSession:
     def _restore_previous(self) -> bool:
         if self._previous is None:
             return False
-        self.beats, self.result, self.warnings, review, rhythm = self._previous
+        self.beats, self.result, self.warnings, rhythm = self._previous
         self._previous, self.selected_beat = None, None
         self.selection = np.zeros(0, np.int64)
-        self._set_review(review)
-        self.reviewed_rhythm = rhythm
+        self.reviewed_rhythm = rhythm  # the review itself is opened again by the window
         self.phase = Phase.DONE
         self.events.beats_reset.emit()
         self.events.rhythm_changed.emit()

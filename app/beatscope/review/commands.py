@@ -29,7 +29,9 @@ MAX_UNDO = 1000
 
 
 def _samples(beats) -> np.ndarray:
-    s = np.unique(np.atleast_1d(np.asarray(beats, dtype=np.int64)))
+    s = np.array(beats, dtype=np.int64, ndmin=1)  # a copy: the caller's array may change
+    if len(s) > 1:  # (np.unique costs more than the rest of a one-beat edit)
+        s = np.unique(s)
     if len(s) == 0:
         raise ValueError("a command needs at least one beat")
     return s

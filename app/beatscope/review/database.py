@@ -7,8 +7,9 @@ What is stored:
 * ``analysis``: the model's beats of the latest analysis (samples, labels, 5-class
   probabilities) as one compressed array blob: a 100k-beat Holter reopens in one read;
 * ``review``: the full state of every beat the review touched, by sample;
-* ``history``: each command with what it saved before changing, in order, with
-  whether it is currently done, so reopening restores the undo history too;
+* ``history``: each command (JSON) with what it saved before changing (a blob of
+  its beats' columns), in order, with whether it is currently done, so reopening
+  restores the undo history too;
 * ``notes``: notes on the record and on rhythm episodes (beat notes live in ``review``).
 
 ``synchronous=FULL``: in WAL mode NORMAL may lose the last commits on a power cut
@@ -40,7 +41,12 @@ from beatscope import __version__
 from beatscope.errors import BeatScopeError
 from beatscope.review.commands import MAX_UNDO, Command, CommandStack
 from beatscope.review.merge import reviewed
-from beatscope.review.serialise import command_from_payload, command_payload
+from beatscope.review.serialise import (
+    command_from_payload,
+    command_payload,
+    rows_blob,
+    rows_from_blob,
+)
 from beatscope.review.store import BeatRows, ReviewStore
 
 SCHEMA_VERSION = 2
@@ -54,12 +60,13 @@ CREATE TABLE review (
     deleted INTEGER NOT NULL, note TEXT NOT NULL, reviewer TEXT NOT NULL, edited_at REAL);
 CREATE TABLE history (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, done INTEGER NOT NULL, kind TEXT NOT NULL,
-    text TEXT NOT NULL, payload TEXT NOT NULL);
+    text TEXT NOT NULL, payload TEXT NOT NULL, before BLOB);
 CREATE INDEX history_done ON history (done, seq);
 CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL);
 """
 #: ``_MIGRATIONS[v]`` takes a version-``v`` database to ``v + 1``.
-_MIGRATIONS = {1: "CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL);"}
+_MIGRATIONS = {1: "CREATE TABLE notes (key TEXT PRIMARY KEY, text TEXT NOT NULL);"
+                 "ALTER TABLE history ADD COLUMN before BLOB;"}
 _REVIEW_COLUMNS = ("sample", "model_label", "probability", "reviewer_label", "source",
                    "inserted", "deleted", "note", "reviewer", "edited_at")
 
@@ -95,6 +102,9 @@ class ReviewDatabase:
     def __init__(self, path: Path, connection: sqlite3.Connection):
         self.path = Path(path)
         self._db = connection
+        #: the history may hold undone commands (to clear on the next new command);
+        #: only this connection writes it (the lock is exclusive)
+        self._may_have_undone = True
 
     # ------------------------------------------------------------- opening
     @classmethod
@@ -256,15 +266,16 @@ class ReviewDatabase:
     def load_history(self) -> tuple[list[Command], list[Command]]:
         """(undo, redo) commands as they were when the review was last written."""
         done, undone = [], []
-        for flag, payload in self._db.execute(
-                "SELECT done, payload FROM history ORDER BY seq"):
-            (done if flag else undone).append(command_from_payload(json.loads(payload)))
+        for flag, payload, before in self._db.execute(
+                "SELECT done, payload, before FROM history ORDER BY seq"):
+            command = command_from_payload(json.loads(payload), rows_from_blob(before))
+            (done if flag else undone).append(command)
         return done, list(reversed(undone))
 
     def record(self, command: Command, store: ReviewStore, action: str) -> None:
         """The :class:`~beatscope.review.commands.Journal` hook: one transaction."""
         affected = command.affected()
-        present = np.array([store.has_beat(s) for s in affected], bool)
+        present = store.has_beats(affected)
         key = getattr(command, "key", None)
         with self._transaction():
             if key is not None:  # a note on the record or an episode
@@ -282,16 +293,22 @@ class ReviewDatabase:
                                      [(int(s),) for s in affected[~present]])
             if action == "do":
                 # a new command clears the redo history, on disk as in memory
-                self._db.execute("DELETE FROM history WHERE done = 0")
+                if self._may_have_undone:
+                    self._db.execute("DELETE FROM history WHERE done = 0")
+                    self._may_have_undone = False
                 self._db.execute(
-                    "INSERT INTO history (done, kind, text, payload) VALUES (1, ?, ?, ?)",
-                    (command.kind, command.text, json.dumps(command_payload(command))))
+                    "INSERT INTO history (done, kind, text, payload, before) "
+                    "VALUES (1, ?, ?, ?, ?)",
+                    (command.kind, command.text,
+                     json.dumps(command_payload(command, with_before=False)),
+                     rows_blob(command.before)))
             else:
                 # undo flips the newest done row; redo flips the oldest undone row
                 pick = ("SELECT MAX(seq) FROM history WHERE done = 1" if action == "undo"
                         else "SELECT MIN(seq) FROM history WHERE done = 0")
                 self._db.execute(f"UPDATE history SET done = ? WHERE seq = ({pick})",
                                  (0 if action == "undo" else 1,))
+                self._may_have_undone = True
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -323,15 +340,16 @@ class _Transaction:
 
 
 def _rows_to_sql(rows: BeatRows) -> list[tuple]:
-    out = []
-    for i in range(len(rows)):
-        p = rows.probability[i]
-        out.append((int(rows.sample[i]), str(rows.model_label[i]),
-                    None if np.isnan(p).all() else p.astype(np.float32).tobytes(),
-                    str(rows.reviewer_label[i]), int(rows.source[i]), int(rows.inserted[i]),
-                    int(rows.deleted[i]), str(rows.note[i]), str(rows.reviewer[i]),
-                    None if np.isnan(rows.edited_at[i]) else float(rows.edited_at[i])))
-    return out
+    """Rows for ``executemany``, column by column (a 5,000-beat edit in a few ms)."""
+    probability = rows.probability.astype(np.float32)
+    unknown = np.isnan(probability).all(axis=1).tolist()
+    blobs = [None if u else p.tobytes() for u, p in zip(unknown, probability, strict=True)]
+    edited = [None if t != t else t for t in rows.edited_at.tolist()]  # NaN: never
+    return list(zip(rows.sample.tolist(), rows.model_label.tolist(), blobs,
+                    rows.reviewer_label.tolist(), rows.source.tolist(),
+                    rows.inserted.astype(int).tolist(), rows.deleted.astype(int).tolist(),
+                    [str(n) for n in rows.note.tolist()],
+                    [str(r) for r in rows.reviewer.tolist()], edited, strict=True))
 
 
 def _rows_from_sql(records: list[tuple]) -> BeatRows:

@@ -126,6 +126,14 @@ class ReviewStore:
         i = int(np.searchsorted(self._rows.sample, sample))
         return i < len(self._rows) and int(self._rows.sample[i]) == int(sample)
 
+    def has_beats(self, samples) -> np.ndarray:
+        """Boolean per sample: a beat is there."""
+        samples = np.asarray(samples, dtype=np.int64)
+        rows = np.searchsorted(self._rows.sample, samples)
+        found = rows < len(self._rows)
+        found[found] = self._rows.sample[rows[found]] == samples[found]
+        return found
+
     def snapshot(self, samples) -> BeatRows:
         return self._rows.take(self.index_of(samples))
 

@@ -34,6 +34,32 @@ RHYTHM_LABELS: tuple[str, ...] = (
     "NOISE",  # unreadable signal (from the signal-quality index)
 )
 
+#: Each code's name, as a report or a status line writes it.
+RHYTHM_NAMES: dict[str, str] = {
+    "SR": "Sinus rhythm", "SBRAD": "Sinus bradycardia", "STACH": "Sinus tachycardia",
+    "SARRH": "Sinus arrhythmia", "AFIB": "Atrial fibrillation", "AFLT": "Atrial flutter",
+    "SVTAC": "Supraventricular tachycardia", "VT": "Ventricular tachycardia",
+    "BIGU": "Bigeminy", "TRIGU": "Trigeminy",
+    "PACE": "Paced rhythm", "PAUSE": "Pause", "NOISE": "Unreadable signal",
+}
+
+#: What each code means, in a sentence (tooltips, report footnotes).
+RHYTHM_DESCRIPTIONS: dict[str, str] = {
+    "SR": "sinus rhythm, 60-100 bpm",
+    "SBRAD": "sinus bradycardia, below 60 bpm",
+    "STACH": "sinus tachycardia, above 100 bpm",
+    "SARRH": "sinus arrhythmia",
+    "AFIB": "atrial fibrillation",
+    "AFLT": "atrial flutter",
+    "SVTAC": "supraventricular tachycardia: a run of 3 or more S beats",
+    "VT": "ventricular tachycardia: a run of 3 or more V beats",
+    "BIGU": "bigeminy: an ectopic beat every second beat",
+    "TRIGU": "trigeminy: an ectopic beat every third beat",
+    "PACE": "paced rhythm",
+    "PAUSE": "pause: an RR interval longer than the pause threshold",
+    "NOISE": "unreadable signal",
+}
+
 #: Labels the learned model alone can produce (see module doc).
 MODEL_ONLY_LABELS: frozenset[str] = frozenset({"AFLT", "PACE"})
 

@@ -222,6 +222,20 @@ class BeatTable(QWidget):
         blocker.unblock()
         self.view.viewport().update()
 
+    def follow(self, t0: float, t1: float) -> None:
+        """The strip moved (paging, Go to, the overview): bring its first beat to the
+        top of the table, unless the selected beat is on screen there already."""
+        beats = self.model.beats
+        if beats is None or not len(beats) or not len(self.model.rows):
+            return
+        cursor = self.session.selected_beat
+        if cursor is not None and t0 <= beats.sample[cursor] / beats.fs <= t1:
+            return
+        first = int(np.searchsorted(beats.sample, t0 * beats.fs))
+        row = min(int(np.searchsorted(self.model.rows, first)), len(self.model.rows) - 1)
+        self.view.scrollTo(self.model.index(row, 0),
+                           QAbstractItemView.ScrollHint.PositionAtTop)
+
     def _selected_rows(self) -> np.ndarray:
         return np.array(sorted(i.row() for i in self.view.selectionModel().selectedRows()),
                         np.int64)

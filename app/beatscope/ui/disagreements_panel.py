@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from beatscope.display import ViewerSession, format_clock
 from beatscope.review.session import Disagreement, group_counts
 
-COLUMNS = ("Time", "Model \u2192 reviewer", "Reviewer", "Edited", "Note")
+COLUMNS = ("Time", "Change", "Reviewer", "Edited", "Note")
 ALL_GROUPS = "All disagreements"
 NOT_FOUND = "not found by the new analysis"
 
@@ -97,8 +97,12 @@ class DisagreementsPanel(QWidget):
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.view.verticalHeader().setDefaultSectionSize(20)
         header = self.view.horizontalHeader()
-        for col in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # widths from the font, not ResizeToContents: that measures every row, and
+        # took 120 ms for a few thousand disagreements
+        metrics = self.view.fontMetrics()
+        for col, sample in enumerate(("00:00:00.000", "inserted V → N", "reviewer name",
+                                      "2026-12-31 23:59")):
+            header.resizeSection(col, metrics.horizontalAdvance(sample) + 16)
         header.setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)

@@ -40,7 +40,7 @@ class ClassLegend(QWidget):
         for cls, label in self.labels.items():
             n = "" if counts is None else f" {counts.get(cls, 0):,}"
             label.setText(f"<span style='color:{theme.CLASS_COLORS[cls]}; font-weight:bold'>"
-                          f"{cls}</span> {theme.CLASS_NAMES[cls]}<b>{n}</b>&nbsp;&nbsp;")
+                          f"{cls}</span> {theme.CLASS_SHORT_NAMES[cls]}<b>{n}</b>&nbsp;&nbsp;")
 
 
 class ElidedLabel(QLabel):
@@ -52,6 +52,7 @@ class ElidedLabel(QLabel):
         self._full = ""
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.setMinimumWidth(self.fontMetrics().horizontalAdvance("reviewed: 0,000 of 000,000"))
 
     def set_full_text(self, text: str) -> None:
         self._full = text
@@ -66,5 +67,5 @@ class ElidedLabel(QLabel):
         self._elide()
 
     def _elide(self) -> None:
-        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideLeft,
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
                                                    max(0, self.width() - 2)))

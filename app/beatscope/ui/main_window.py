@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -38,14 +36,13 @@ from beatscope.aami import AAMI_CLASSES
 from beatscope.display import (
     GAINS_MM_PER_MV,
     SPEEDS_MM_PER_S,
-    Phase,
     ViewerSession,
     format_clock,
     format_duration,
-    heart_rate_at,
     parse_clock,
 )
 from beatscope.display.paper import FALLBACK_PIXELS_PER_MM
+from beatscope.rhythm.vocabulary import RHYTHM_NAMES
 from beatscope.ui.beat_table import BeatTable
 from beatscope.ui.disagreements_panel import DisagreementsPanel
 from beatscope.ui.legend import ClassLegend, ElidedLabel
@@ -55,6 +52,7 @@ from beatscope.ui.review_actions import ReviewActions
 from beatscope.ui.rhythm_panel import RhythmPanel
 from beatscope.ui.rhythm_refresh import RhythmRefresher
 from beatscope.ui.settings import Settings
+from beatscope.ui.status_bar import ReadoutBar
 from beatscope.ui.strip import StripView
 from beatscope.ui.worker import AnalysisRunner, Finished, ReviewRequest
 
@@ -64,15 +62,6 @@ log = logging.getLogger(__name__)
 SWITCH_INTERVAL_S = 0.001
 FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat);;WFDB (*.hea);;"
                "EDF/BDF (*.edf *.bdf);;CSV (*.csv);;MATLAB (*.mat);;All files (*)")
-RHYTHM_NAMES = {"SR": "Sinus rhythm", "SBRAD": "Sinus bradycardia",
-                "STACH": "Sinus tachycardia", "SARRH": "Sinus arrhythmia",
-                "AFIB": "Atrial fibrillation", "AFLT": "Atrial flutter",
-                "SVTAC": "Supraventricular tachycardia", "VT": "Ventricular tachycardia",
-                "BIGU": "Bigeminy", "TRIGU": "Trigeminy", "PACE": "Paced rhythm",
-                "PAUSE": "Pause", "NOISE": "Unreadable signal"}
-STAGE_TEXT = {"quality": "Checking signal quality", "detect": "Detecting beats",
-              "denoise": "Filtering", "classify": "Classifying beats",
-              "rhythm": "Rhythm findings"}
 
 
 def screen_pixels_per_mm(widget: QWidget) -> float:
@@ -128,8 +117,13 @@ class MainWindow(QMainWindow):
         self.table = BeatTable(session)
         self.disagreements = DisagreementsPanel(session)
         self.rhythm_refresher = RhythmRefresher(session, self)
+        self.status = ReadoutBar(session, self.runner)
+        self.setStatusBar(self.status)
+        # the readouts the tests and the screenshot read
+        self.position_label, self.hr_label = self.status.position_label, self.status.hr_label
+        self.caliper_label, self.model_label = self.status.caliper_label, self.status.model_label
+        self.progress, self.cancel_button = self.status.progress, self.status.cancel_button
         self._build_central()
-        self._build_status_bar()
         self._build_actions()
         self._connect()
         self._render_phase()
@@ -165,24 +159,6 @@ class MainWindow(QMainWindow):
         hsplit.setStretchFactor(1, 1)
         hsplit.setSizes([1130, 370])
         self.setCentralWidget(hsplit)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.position_label = QLabel()
-        self.hr_label = QLabel()
-        self.caliper_label = QLabel()
-        self.model_label = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop the running analysis (Esc)")
-        for w in (self.position_label, self.hr_label, self.caliper_label):
-            bar.addWidget(w)
-        bar.addPermanentWidget(self.model_label)
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.cancel_button)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -287,7 +263,6 @@ class MainWindow(QMainWindow):
         r = self.runner
         r.loaded.connect(self._on_loaded)
         r.model_ready.connect(self._on_model_ready)
-        r.progress.connect(self._on_progress)
         r.beats.connect(self.session.add_beats)
         r.finished.connect(self._on_finished)
         r.failed.connect(self._on_failed)
@@ -295,9 +270,9 @@ class MainWindow(QMainWindow):
         r.cancelled.connect(self._on_cancelled)
         self.cancel_button.clicked.connect(self.cancel_analysis)
         self.strip.range_changed.connect(self._on_strip_range)
-        self.strip.cursor_moved.connect(self._on_cursor)
-        self.strip.caliper_measured.connect(
-            lambda m: self.caliper_label.setText("Calipers: " + m.text()))
+        self.strip.cursor_moved.connect(self.status.show_cursor)
+        self.strip.pointer_left.connect(self.status.clear_cursor)
+        self.strip.caliper_measured.connect(self.status.show_calipers)
         self.strip.context_requested.connect(self.review_actions.context_menu)
         self.overview.window_moved.connect(lambda t0, t1: self.strip.show_window(t0, t1 - t0))
         self.overview.clicked_at.connect(self.strip.center_on)
@@ -305,13 +280,8 @@ class MainWindow(QMainWindow):
         self.disagreements.go_to_sample.connect(self.go_to_sample)
         self.speed_box.currentIndexChanged.connect(self._on_scale_changed)
         self.gain_box.currentIndexChanged.connect(self._on_scale_changed)
-        # The hover readout is refreshed at most every 30 ms, not on every mouse event.
-        self._cursor_timer = QTimer(self, singleShot=True, interval=30)
-        self._cursor_timer.timeout.connect(self._render_cursor)
-        self._cursor = (0.0, 0, 0.0)
         e = self.session.events
         e.phase_changed.connect(self._render_phase)
-        e.selection_changed.connect(self._on_selection)
         e.review_changed.connect(self._render_review)
 
     def showEvent(self, ev) -> None:  # noqa: N802 (Qt API)
@@ -469,11 +439,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_ready(self, description: dict | None) -> None:
         self.session.model = description
-        self._render_model()
-
-    def _on_progress(self, stage: str, fraction: float) -> None:
-        self.progress.setValue(int(fraction * 1000))
-        self.progress.setFormat(f"{STAGE_TEXT.get(stage, stage)} %p%")
+        self.status.render_model()
 
     def _on_finished(self, finished: Finished) -> None:
         result, review = finished.result, finished.review
@@ -504,7 +470,8 @@ class MainWindow(QMainWindow):
         self.analysis_finished.emit()
 
     def _on_failed(self, message: str) -> None:
-        self.session.fail(message)
+        if self.session.fail(message):
+            self.review_actions.reopen_review()
         self._render_phase()
         self.show_error(message)
 
@@ -514,6 +481,7 @@ class MainWindow(QMainWindow):
 
     def _on_cancelled(self) -> None:
         if self.session.cancel():  # a re-analysis: the previous result is back
+            self.review_actions.reopen_review()  # its review was closed for the new job
             self.statusBar().showMessage("Re-analysis cancelled: the previous result is kept",
                                          15000)
         self._render_phase()
@@ -534,34 +502,10 @@ class MainWindow(QMainWindow):
 
     # ============================================================== rendering
     def _render_phase(self) -> None:
-        busy, opening = self.runner.busy, self.runner.opening
-        self.progress.setVisible(busy)
-        self.cancel_button.setVisible(busy)
-        self.cancel_action.setEnabled(True)
         # nothing is re-analysed while a load is half done or no record is open
-        self.reanalyse_action.setEnabled(self.session.record is not None and not opening)
-        if opening and self.session.phase is not Phase.ANALYSING:
-            self.progress.setValue(0)
-            self.progress.setFormat("Opening %p%")
-        phase = self.session.phase
-        if phase in (Phase.CANCELLED, Phase.FAILED) and not busy:
-            self.statusBar().showMessage(
-                f"{self.session.record.name}: {phase.value} — Analysis ▸ Re-analyse to retry",
-                0)
-        self._render_model()
-
-    def _render_model(self) -> None:
-        d = self.session.model
-        if self.session.record is None:
-            self.model_label.setText("")
-        elif d is None:
-            text = "no classifier" if self.session.phase == Phase.DONE else "loading model…"
-            self.model_label.setText(text)
-        else:
-            device = d.get("device", "?")
-            precision = d.get("precision", "")
-            name = d.get("name") or "ensemble"
-            self.model_label.setText(f"Model: {name} · {device.upper()} {precision}")
+        self.reanalyse_action.setEnabled(self.session.record is not None
+                                         and not self.runner.opening)
+        self.status.render_phase()
 
     def _on_scale_changed(self, *_args) -> None:
         scale = self.prefs.paper_scale(screen_pixels_per_mm(self)).with_speed(
@@ -571,39 +515,9 @@ class MainWindow(QMainWindow):
 
     def _on_strip_range(self, t0: float, t1: float) -> None:
         self.overview.show_window(t0, t1)
+        self.table.follow(t0, t1)
         self.speed_label.setText(f"  {self.strip.effective_speed():.3g} mm/s on screen · "
                                  f"window {t1 - t0:.1f} s")
-
-    def _on_cursor(self, t: float, lead: int, mv: float) -> None:
-        self._cursor = (t, lead, mv)
-        if not self._cursor_timer.isActive():
-            self._cursor_timer.start()
-
-    def _render_cursor(self) -> None:
-        t, lead, mv = self._cursor
-        record = self.session.record
-        if record is None:
-            return
-        self.position_label.setText(
-            f"{format_clock(t, 3)}  {record.lead_names[lead]} {mv:+.2f} mV")
-        beats = self.session.beats
-        hr = None if beats is None else heart_rate_at(beats.sample, beats.fs, t)
-        self.hr_label.setText("HR —" if hr is None else f"HR {hr:.0f} bpm")
-
-    def _on_selection(self) -> None:
-        session = self.session
-        index = session.selected_beat
-        if index is None:
-            return
-        t = session.beat_time(index)
-        b = session.beats
-        p = b.probability[index]
-        prob = "" if p != p else f" (model p {p:.2f})"
-        edited = " · changed by the reviewer" if b.edited[index] else ""
-        many = len(session.selection)
-        also = f" · {many:,} beats selected" if many > 1 else ""
-        self.statusBar().showMessage(f"Beat {index + 1:,} at {format_clock(t, 3)}: "
-                                     f"{b.label[index]}{prob}{edited}{also}", 5000)
 
     def _render_review(self) -> None:
         review = self.session.review

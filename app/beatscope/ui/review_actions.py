@@ -346,6 +346,14 @@ class ReviewActions(QObject):
         w.runner.pool.start(ReviewOpenJob(self.open_signals, self.session.record, result,
                                           w._review_request()))
 
+    def reopen_review(self) -> None:
+        """Open the review of the result on screen again (a cancelled re-analysis
+        brought the previous result back; its review was closed for the new job)."""
+        if self.session.review is None and self.session.result is not None:
+            w = self.window
+            w.runner.pool.start(ReviewOpenJob(self.open_signals, self.session.record,
+                                              self.session.result, w._review_request()))
+
     def _on_review_opened(self, finished) -> None:
         if finished.review is None:
             self.window.show_error(finished.review_error or "the review could not be opened")

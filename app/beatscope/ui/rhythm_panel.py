@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from beatscope.display import Phase, ViewerSession, format_clock, format_duration
 from beatscope.rhythm.config import DEFAULT_CONFIG
+from beatscope.rhythm.vocabulary import RHYTHM_DESCRIPTIONS
 from beatscope.ui import theme
 from beatscope.ui.strip.time_axis import TimeAxis
 
@@ -90,22 +91,6 @@ class EpisodeTimeline(pg.PlotWidget):
             self.clicked_at.emit(float(p.x()), int(round(p.y())))
 
 
-#: What each label means, for the list's tooltips (codes as in :mod:`beatscope.rhythm.vocabulary`).
-RHYTHM_NAMES: dict[str, str] = {
-    "SR": "sinus rhythm, 60-100 bpm",
-    "SBRAD": "sinus bradycardia, below 60 bpm",
-    "STACH": "sinus tachycardia, above 100 bpm",
-    "SARRH": "sinus arrhythmia",
-    "AFIB": "atrial fibrillation",
-    "AFLT": "atrial flutter",
-    "SVTAC": "supraventricular tachycardia: a run of 3 or more S beats",
-    "VT": "ventricular tachycardia: a run of 3 or more V beats",
-    "BIGU": "bigeminy: an ectopic beat every second beat",
-    "TRIGU": "trigeminy: an ectopic beat every third beat",
-    "PACE": "paced rhythm",
-    "PAUSE": "pause: an RR interval longer than the pause threshold",
-    "NOISE": "unreadable signal",
-}
 
 COLUMNS = ("Finding", "Episodes / time", "Burden")
 COLUMN_TIPS = (
@@ -338,7 +323,7 @@ def _finding_tips(label: str, episodes: int, total_s: float,
         burden = f"{share:.1f} % of the whole record"
     else:
         burden = f"{share:.1f} % of the analysable (readable) time"
-    return f"{label}: {RHYTHM_NAMES.get(label, label)}", count, burden
+    return f"{label}: {RHYTHM_DESCRIPTIONS.get(label, label)}", count, burden
 
 
 def summary_lines(events: dict, burden: dict, pause_episodes: int) -> list[SummaryLine]:

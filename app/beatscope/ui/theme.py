@@ -24,6 +24,10 @@ CLASS_NAMES: dict[str, str] = {
     "F": "fusion",
     "Q": "paced / unclassifiable",
 }
+#: The legend's short names (the full ones are its tooltips): the header line keeps
+#: room for the review's count on a 1,500-px window.
+CLASS_SHORT_NAMES: dict[str, str] = {"N": "normal", "S": "SVEB", "V": "VEB", "F": "fusion",
+                                     "Q": "paced / unclass."}
 
 PAPER_BACKGROUND = "#fffaf8"
 GRID_SMALL = "#f6d8d3"  # 1-mm lines

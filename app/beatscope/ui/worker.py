@@ -72,10 +72,9 @@ def open_review_for(record, result, request: ReviewRequest | None) -> Finished:
     """The result with its review opened (or the one-line reason it was not)."""
     if request is None:
         return Finished(result)
+    from beatscope.review.database import ReviewDatabaseError
     from beatscope.review.session import ReviewSession
     from beatscope.review.sidecar import review_path
-
-    from beatscope.review.database import ReviewDatabaseError
 
     path = None
     try:

@@ -20,7 +20,7 @@ from beatscope.ui import theme
 
 MARK_SIZE_PX = 13
 #: Horizontal pixels per mark when thinning a zoomed-out window.
-PIXELS_PER_MARK = 14  # about a letter wide, so thinned marks never overlap
+PIXELS_PER_MARK = 20  # a letter and a gap: thinned marks never touch ("NN" read as a word)
 
 
 def letter_symbol(letter: str) -> QPainterPath:
@@ -52,6 +52,7 @@ class BeatMarks:
             self.items[cls] = item
         pen = QPen(QColor(theme.EDITED_BEAT))
         pen.setWidthF(1.6)
+        pen.setCosmetic(True)  # else it is scaled with the symbol, and blots the letter
         self.edited = pg.ScatterPlotItem(symbol="s", size=MARK_SIZE_PX + 6, pen=pen,
                                          brush=pg.mkBrush(0, 0, 0, 0), pxMode=True)
         self.edited.setZValue(19)

@@ -7,7 +7,11 @@ the pyramid when the window holds more samples than pixels.
 
 Beats are coloured by class without one item per beat: per lead, one extra
 curve per non-N class carries the visible beats of that class, cut around each
-R peak and separated by NaN gaps (``connect="finite"``).
+R peak and separated by NaN gaps (``connect="finite"``). Zoomed out, the same
+curves carry the envelope's columns (one per pixel) that hold a beat of that class,
+so at hours per screen every PVC still shows as an orange stroke; and each lead's
+envelope is clipped to its own band, so noise on one lead never paints over the
+next.
 """
 
 from __future__ import annotations
@@ -26,9 +30,12 @@ BEAT_SPAN_S = (-0.22, 0.40)
 RAW_SAMPLES_PER_PIXEL = 8
 #: Envelope detail: one min/max pair per horizontal pixel.
 ENVELOPE_POINTS_PER_PIXEL = 2
-#: Beats to colour in one window; beyond this the window is too zoomed out to
-#: see a beat's shape and the marks carry the class instead.
+#: Beats coloured segment by segment in a window of raw samples (zoomed further out
+#: the envelope is coloured instead, point by point, at no cost per beat).
 MAX_COLOURED_BEATS = 400
+#: Zoomed out, each lead's envelope stays within this fraction of the lead spacing
+#: above and below its baseline.
+BAND_FILL = 0.49
 
 
 def _pen(color: str, width: float = 1.0) -> QPen:
@@ -86,15 +93,40 @@ class LeadTraces:
         raw_limit = max(64, RAW_SAMPLES_PER_PIXEL * int(width_px))
         max_points = max(64, ENVELOPE_POINTS_PER_PIXEL * int(width_px))
         self.decimated = (i1 - i0) > raw_limit
+        envelopes = []
         for lead, curve in enumerate(self.curves):
             t, y = p.window(lead, i0, i1, max_points, raw_limit)
+            if self.decimated:
+                y = np.clip(y, -BAND_FILL * self._spacing(), BAND_FILL * self._spacing())
+            envelopes.append((t, y))
             curve.setData(t, y + self.offsets[lead])
-        self._update_overlays(t0, t1)
+        if self.decimated:
+            self._colour_envelopes(envelopes, t0, t1)
+        else:
+            self._update_overlays(t0, t1)
+
+    def _spacing(self) -> float:
+        return float(self.offsets[0] - self.offsets[1]) if len(self.offsets) > 1 else np.inf
+
+    def _colour_envelopes(self, envelopes, t0: float, t1: float) -> None:
+        """Zoomed out: each envelope column holding a beat of a class, in its colour."""
+        beats = self.beats
+        window = None if beats is None or not len(beats) else beats.in_range(t0, t1)
+        for lead, overlay in enumerate(self.overlays):
+            t, y = envelopes[lead]
+            labels = None if window is None else beats.label[window]
+            times = None if window is None else beats.sample[window] / self.pyramid.fs
+            for cls, curve in overlay.items():
+                if labels is None or not (labels == cls).any() or len(t) < 2:
+                    curve.setData([], [])
+                    continue
+                mine = columns_holding(t, times[labels == cls])
+                curve.setData(t, np.where(mine, y + self.offsets[lead], np.nan))
 
     def _update_overlays(self, t0: float, t1: float) -> None:
         p, beats = self.pyramid, self.beats
         segments: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        if beats is not None and len(beats) and not self.decimated:
+        if beats is not None and len(beats):
             window = beats.in_range(t0 + BEAT_SPAN_S[0], t1 + BEAT_SPAN_S[1])
             if 0 < window.stop - window.start <= MAX_COLOURED_BEATS:
                 starts, stops = beat_spans(beats.sample, window, p.fs)
@@ -127,6 +159,17 @@ def beat_spans(sample: np.ndarray, window: slice, fs: float) -> tuple[np.ndarray
     starts = np.maximum(r + int(round(BEAT_SPAN_S[0] * fs)), (prev + r) // 2)
     stops = np.minimum(r + int(round(BEAT_SPAN_S[1] * fs)), (r + nxt) // 2)
     return starts.astype(np.int64), stops.astype(np.int64)
+
+
+def columns_holding(t: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Boolean per envelope point: its column holds one of ``times``. The envelope
+    comes in (min, max) pairs, one per column (``MinMaxPyramid.window``); both points
+    of a column are marked, so the coloured curve draws the column's whole stroke."""
+    first = np.clip(np.searchsorted(t, times, side="right") - 1, 0, len(t) - 1) // 2 * 2
+    mark = np.zeros(len(t), bool)
+    mark[first] = True
+    mark[np.minimum(first + 1, len(t) - 1)] = True
+    return mark
 
 
 def _beat_segments(p: MinMaxPyramid, lead: int, starts: np.ndarray,

@@ -81,6 +81,7 @@ class StripView(pg.PlotWidget):
     caliper_measured = Signal(object)  # CaliperMeasurement
     #: a right click at time t: the window offers the review menu there
     context_requested = Signal(float, QPoint)
+    pointer_left = Signal()
 
     def __init__(self, session: ViewerSession, scale: PaperScale | None = None, parent=None):
         self.box = StripViewBox()
@@ -352,6 +353,11 @@ class StripView(pg.PlotWidget):
         self.hover_time = float(p.x())
         lead = self.lead_at(p.y())
         self.cursor_moved.emit(p.x(), lead, p.y() - self.traces.offsets[lead])
+
+    def leaveEvent(self, ev) -> None:  # noqa: N802 (Qt API)
+        super().leaveEvent(ev)
+        self.hover_time = None
+        self.pointer_left.emit()
 
     def _on_mouse_clicked(self, ev) -> None:
         if self.pyramid is None:
