@@ -9,7 +9,9 @@ On a 100,000-beat review (24 h): 10,000 single-beat relabels pushed one by one
 through the command stack, each committed in its own SQLite transaction before the
 push returns, with ``synchronous=FULL`` (shipped) and ``NORMAL`` (baseline, same
 run); one 10,000-beat relabel as a single command; undoing it; and reopening the
-review (analysis blob, 10,000 review rows, history) into a store and a stack.
+review (analysis blob, 10,000 review rows, history) into a store and a stack. The
+floor under the one-by-one figure, same run: as many bare sqlite3 transactions of two
+row writes each, with no command layer.
 ``--kills N`` runs the crash test of ``tests/test_review_crash.py`` N times.
 """
 
@@ -65,12 +67,34 @@ def holter_review(folder: Path, synchronous: str) -> tuple[float, float, float, 
     return one_by_one, bulk, undo, reopen
 
 
+def bare_transactions(folder: Path, synchronous: str) -> float:
+    """The floor under one-by-one edits: the same two row writes per edit, each pair in
+    its own transaction, in plain sqlite3 with no command layer (seconds for EDITS)."""
+    import sqlite3
+
+    db = sqlite3.connect(folder / f"bare-{synchronous}.sqlite", isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute(f"PRAGMA synchronous = {synchronous}")
+    db.execute("CREATE TABLE review (sample INTEGER PRIMARY KEY, label TEXT, at REAL)")
+    db.execute("CREATE TABLE history (seq INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT)")
+    t = time.perf_counter()
+    for i in range(EDITS):
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT OR REPLACE INTO review VALUES (?, 'V', ?)", (i * 300, time.time()))
+        db.execute("INSERT INTO history (payload) VALUES (?)", ('{"kind": "relabel"}',))
+        db.execute("COMMIT")
+    seconds = time.perf_counter() - t
+    db.close()
+    return seconds
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kills", type=int, default=0, help="crash-test kill points to run")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows = {s: holter_review(Path(tmp), s) for s in ("NORMAL", "FULL")}
+        floor = {s: bare_transactions(Path(tmp), s) for s in ("NORMAL", "FULL")}
     print(f"{BEATS:,}-beat review, {EDITS:,} edits (seconds; best single run)")
     print("| synchronous | 10k relabels, one command each | edits/s | one 10k-beat relabel "
           "| its undo | reopen |")
@@ -79,6 +103,9 @@ def main() -> int:
         print(f"| {s}{' (shipped)' if s == 'FULL' else ' (baseline)'} | {one:.2f} | "
               f"{EDITS / one:,.0f} | {bulk:.2f} | {undo:.2f} | {reopen:.2f} |")
     print(f"FULL / NORMAL for one-by-one edits: x{rows['FULL'][0] / rows['NORMAL'][0]:.2f}")
+    for sync in ("NORMAL", "FULL"):
+        print(f"floor, {sync}: {EDITS:,} bare sqlite3 transactions of two row writes take "
+              f"{floor[sync]:.2f} s; the command layer takes x{rows[sync][0] / floor[sync]:.1f}")
     if args.kills:
         from test_review_crash import EDITS as CRASH_EDITS
         from test_review_crash import LABELS, run_and_kill

@@ -71,7 +71,6 @@ def child(record_path: Path, cache: Path | None, out_json: Path) -> None:
 
     from beatscope.display import MinMaxPyramid
     from beatscope.review.session import ReviewSession
-    from beatscope.review.sidecar import review_path
     from beatscope.ui.main_window import MainWindow
     from beatscope.ui.settings import Settings
 
@@ -115,7 +114,7 @@ def child(record_path: Path, cache: Path | None, out_json: Path) -> None:
 
     out: dict = {"beats": len(result.beats)}
     pyramid = MinMaxPyramid(record.signals, record.fs)
-    path = review_path(record, folder)
+    path = folder / f"{record.name}.beatscope.sqlite"  # never beside the data
     t = time.perf_counter()
     review = ReviewSession.open(record, path, result, "bench")
     out["open_review_first_s"] = round(time.perf_counter() - t, 3)

@@ -253,7 +253,8 @@ def test_a_version_1_review_is_migrated_and_keeps_its_edits(tmp_path):
     con = sqlite3.connect(path)
     (payload, blob), = con.execute("SELECT payload, before FROM history").fetchall()
     old = json.loads(payload)
-    old["before"] = _rows_payload(rows_from_blob(blob))
+    if blob is not None:
+        old["before"] = _rows_payload(rows_from_blob(blob))
     con.executescript("DROP TABLE notes; ALTER TABLE history DROP COLUMN before;"
                       "UPDATE schema SET version = 1;")
     con.execute("UPDATE history SET payload = ?", (json.dumps(old),))
@@ -331,4 +332,42 @@ def test_notes_on_the_record_and_an_episode_undo_redo_and_persist(tmp_path):
     while stack.can_undo:
         stack.undo()
     assert again.notes == {}
+    db.close()
+
+
+def test_a_band_edit_of_many_beats_undoes_after_reopening(tmp_path):
+    from beatscope.review.database import BLOB_ROWS
+
+    path = tmp_path / "r.sqlite"
+    rows = model_rows(400)
+    rows.note[5] = "kept"
+    db = ReviewDatabase.open(path, "fp", FS)
+    db.save_analysis(rows.sample, rows.model_label, rows.probability)
+    store = ReviewStore(FS, db.load_rows())
+    stack = db.stack(store)
+    stack.push(SetNote(store.sample[[5]], "kept"))
+    stack.push(Relabel(store.sample[:3 * BLOB_ROWS], "F", Stamp("dr. b", 1.0)))  # a blob
+    stack.push(Relabel(store.sample[[399]], "S"))  # JSON
+    db.close()
+    db = ReviewDatabase.open(path, "fp", FS)
+    again = ReviewStore(FS, db.load_rows())
+    stack = db.stack(again)
+    assert (again.label[:3 * BLOB_ROWS] == "F").all() and again.label[399] == "S"
+    stack.undo()
+    stack.undo()
+    assert np.array_equal(again.label, rows.model_label) and again.rows.note[5] == "kept"
+    assert np.isnan(again.rows.edited_at[10]) and again.rows.reviewer[10] == ""
+    db.close()
+
+
+def test_a_zero_byte_sidecar_becomes_a_new_review(tmp_path):
+    path = tmp_path / "r.beatscope.sqlite"
+    path.write_bytes(b"")  # an interrupted copy, a touch: nothing to lose
+    db = ReviewDatabase.open(path, "fp", FS)
+    rows = model_rows()
+    db.save_analysis(rows.sample, rows.model_label, rows.probability)
+    db.stack(ReviewStore(FS, db.load_rows())).push(Relabel(rows.sample[[1]], "F"))
+    db.close()
+    db = ReviewDatabase.open(path, "fp", FS)
+    assert db.integrity_ok() and ReviewStore(FS, db.load_rows()).label[1] == "F"
     db.close()

@@ -136,6 +136,8 @@ def test_navigation_keys_and_calipers(qtbot, window, data_dir):
 def test_cancel_and_open_another_record(qtbot, window, data_dir):
     with qtbot.waitSignal(window.runner.loaded, timeout=ANALYSIS_TIMEOUT_MS):
         window.open_path(SAMPLE)
+    # once loaded, the status bar says it is analysing (it said "Opening…" throughout)
+    assert window.statusBar().currentMessage() == "mitdb_208_10min: analysing…"
     with qtbot.waitSignal(window.runner.cancelled, timeout=5_000):
         window.cancel_analysis()
     assert window.session.phase is Phase.CANCELLED
@@ -407,6 +409,9 @@ def test_overview_spans_each_record_opened_in_turn(qtbot, window, data_dir):
     # a shorter record first: its limits once clamped the next record's overview
     open_and_wait(qtbot, window, data_dir / "mitdb_100.hea")
     assert window.overview.ecg_plot.viewRange()[0][1] == pytest.approx(120.0, rel=0.01)
+    # the heart-rate trend is drawn once the analysis is done, not a timer later
+    _, hr = window.overview.hr_curve.getData()
+    assert hr is not None and np.isfinite(hr).sum() > 10
     open_and_wait(qtbot, window, SAMPLE)
     for plot in (window.overview.ecg_plot, window.overview.hr_plot):
         assert plot.viewRange()[0][1] == pytest.approx(600.0, rel=0.01)

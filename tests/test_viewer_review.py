@@ -420,3 +420,18 @@ def test_reanalysis_keeps_the_review_and_a_cancelled_one_too(qtbot, window, data
     assert s.beats.label[s.beats.nearest(sample / 360)] == "N"
     qtbot.keyClick(window, Qt.Key.Key_Z, CTRL)
     assert s.beats.label[s.beats.nearest(sample / 360)] == "V"
+
+
+def test_the_viewer_and_the_command_line_keep_fallback_reviews_in_one_folder(qapp):
+    from beatscope.review.sidecar import default_review_dir
+    from beatscope.ui.main_window import user_review_dir
+
+    app = qapp
+    names = app.organizationName(), app.applicationName()
+    app.setOrganizationName("BeatScope")  # as beatscope.ui.app sets them
+    app.setApplicationName("BeatScope")
+    try:
+        assert user_review_dir() == default_review_dir()
+    finally:
+        app.setOrganizationName(names[0])
+        app.setApplicationName(names[1])

@@ -1,23 +1,17 @@
 """``beatscope review`` (apply a list of edits) and ``beatscope export`` (write a review).
 
 Both work on the review database next to the record (``RECORD.beatscope.sqlite``; in
-the per-user data folder when the record's folder is read-only), the same one the
-viewer keeps, through the same commands.
+the per-user data folder when the record's folder is read-only: the same folder as
+the viewer's), the same one the viewer keeps, through the same commands.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import os
 from pathlib import Path
 
 from beatscope.errors import BeatScopeError
-
-
-def _user_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "beatscope" / "reviews"
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -44,11 +38,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def _open(record_path: Path, analyse: bool):
     from beatscope.io import load_record
     from beatscope.review.database import ReviewDatabaseError
-    from beatscope.review.sidecar import open_review, review_path
+    from beatscope.review.sidecar import default_review_dir, open_review, review_path
 
     record = load_record(record_path)
     try:
-        path = review_path(record, _user_data_dir())
+        path = review_path(record, default_review_dir())
     except OSError as exc:
         raise BeatScopeError(str(exc)) from None
     if not analyse and not path.exists():

@@ -13,6 +13,7 @@ the repository's sample records).
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,19 @@ from beatscope.review.store import ReviewStore
 SUFFIX = ".beatscope.sqlite"
 #: An environment variable naming one folder for every review.
 FOLDER_ENV = "BEATSCOPE_REVIEW_DIR"
+
+
+def default_review_dir() -> Path:
+    """The per-user folder for reviews of records in read-only folders: where Qt's
+    ``QStandardPaths.AppDataLocation`` puts BeatScope's data (the viewer asks Qt; the
+    command line, which never imports Qt, computes the same place here)."""
+    if sys.platform == "win32":
+        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "BeatScope" / "BeatScope" / "reviews"
 
 
 def review_path(record, fallback_dir: Path | None = None) -> Path:

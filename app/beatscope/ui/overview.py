@@ -12,7 +12,13 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 
-from beatscope.display import BeatStore, MinMaxPyramid, ViewerSession, heart_rate_trend
+from beatscope.display import (
+    BeatStore,
+    MinMaxPyramid,
+    Phase,
+    ViewerSession,
+    heart_rate_trend,
+)
 from beatscope.ui import theme
 from beatscope.ui.strip.time_axis import TimeAxis
 
@@ -72,6 +78,14 @@ class OverviewStrip(pg.GraphicsLayoutWidget):
         e.beats_reset.connect(lambda: self.set_beats(session.beats))
         e.beats_added.connect(lambda first, count: self._trend_timer.isActive()
                               or self._trend_timer.start())
+        e.phase_changed.connect(self._on_phase)
+
+    def _on_phase(self) -> None:
+        """The analysis is complete: the whole trend now, not after the stream's timer
+        (a screenshot taken at once showed none)."""
+        if self.session.phase is Phase.DONE:
+            self._trend_timer.stop()
+            self.set_beats(self.session.beats)
 
     def set_record(self, pyramid: MinMaxPyramid | None, duration_s: float) -> None:
         self.duration_s = float(duration_s)
