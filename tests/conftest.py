@@ -30,3 +30,26 @@ DATA = Path(__file__).parent / "data"
 def data_dir() -> Path:
     """tests/data: two-minute MITDB/NSTDB excerpts with their .atr annotations."""
     return DATA
+
+
+#: The 12 standard leads, as a resting ECG names them.
+TWELVE_LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+@pytest.fixture
+def resting_twelve_lead(tmp_path) -> Path:
+    """A 10-s, 500-Hz, 12-lead WFDB record (MITDB 100's beats mixed into 12 leads):
+    the header's path."""
+    import numpy as np
+    import wfdb
+    from scipy import signal
+
+    from beatscope.io import load_record
+
+    x = load_record(DATA / "mitdb_100.hea").signals[: 10 * 360]
+    x = signal.resample_poly(x, 25, 18, axis=0)  # 360 -> 500 Hz
+    mix = np.random.default_rng(3).uniform(-1.2, 1.2, size=(2, 12))
+    wfdb.wrsamp("rest12", fs=500, units=["mV"] * 12, sig_name=TWELVE_LEADS, p_signal=x @ mix,
+                fmt=["16"] * 12, adc_gain=[200.0] * 12, baseline=[0] * 12,
+                write_dir=str(tmp_path))
+    return tmp_path / "rest12.hea"

@@ -352,21 +352,10 @@ def test_beat_table_and_strip_follow_each_other(qtbot, window, data_dir):
     assert int(table.model.rows[table.view.currentIndex().row()]) == nxt
 
 
-def test_twelve_lead_resting_ecg_scrolls_instead_of_squeezing(qtbot, window, data_dir, tmp_path):
-    import wfdb
-    from scipy import signal
-
-    from beatscope.io import load_record
-
-    x = load_record(data_dir / "mitdb_100.hea").signals[: 10 * 360]
-    x = signal.resample_poly(x, 25, 18, axis=0)  # 360 -> 500 Hz
-    mix = np.random.default_rng(3).uniform(-1.2, 1.2, size=(2, 12))
-    names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-    wfdb.wrsamp("rest12", fs=500, units=["mV"] * 12, sig_name=names, p_signal=x @ mix,
-                fmt=["16"] * 12, adc_gain=[200.0] * 12, baseline=[0] * 12,
-                write_dir=str(tmp_path))
+def test_twelve_lead_resting_ecg_scrolls_instead_of_squeezing(qtbot, window,
+                                                             resting_twelve_lead):
     window.resize(1200, 700)
-    open_and_wait(qtbot, window, tmp_path / "rest12.hea")
+    open_and_wait(qtbot, window, resting_twelve_lead)
     strip = window.strip
     assert len(strip.traces.curves) == 12 and len(window.session.beats) >= 10
     assert window.session.result.rhythm is not None

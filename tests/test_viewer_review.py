@@ -435,3 +435,41 @@ def test_the_viewer_and_the_command_line_keep_fallback_reviews_in_one_folder(qap
     finally:
         app.setOrganizationName(names[0])
         app.setApplicationName(names[1])
+
+
+def test_file_export_pdf_report_from_the_keyboard(qtbot, window, data_dir, tmp_path):
+    from PySide6.QtCore import QTimer
+
+    from beatscope.ui.report_export import ExportDialog
+
+    pypdf = pytest.importorskip("pypdf")
+    open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")
+    s = window.session
+    s.select(int(np.flatnonzero(s.beats.label == "V")[0]))
+    qtbot.keyClick(window, Qt.Key.Key_N, ALT)
+    out = tmp_path / "119 report.pdf"
+
+    def fill_in_the_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, ExportDialog)
+        dialog.path.setText(str(out))
+        dialog.deidentify.setChecked(True)
+        dialog.accept()
+    QTimer.singleShot(300, fill_in_the_dialog)
+    with qtbot.waitSignal(window.report_exporter.written, timeout=60_000):
+        qtbot.keyClick(window, Qt.Key.Key_P, CTRL)
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(out).pages).split())
+    assert "Reviewed by Dr. Test: 1 of" in text and "V → N 1" in text
+    assert "mitdb_119" not in text and "(de-identified)" in text
+    assert "Report written to" in window.statusBar().currentMessage()
+
+
+def test_view_twelve_lead_page_for_a_resting_record(qtbot, window, resting_twelve_lead):
+    from conftest import TWELVE_LEADS as names
+
+    open_and_wait(qtbot, window, resting_twelve_lead)
+    qtbot.keyClick(window, Qt.Key.Key_L, CTRL)  # View ▸ 12-lead page
+    page = window.twelve_lead_window
+    assert page is not None and page.isVisible()
+    assert sorted(page.lead_labels()) == sorted([*names, "II"])
+    page.close()

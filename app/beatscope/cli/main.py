@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
         analyze_cmd,
         combine_rhythm_cmd,
         evaluate_cmd,
+        report_cmd,
         review_cmd,
         train_cmd,
         train_rhythm_cmd,
@@ -35,12 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     train_rhythm_cmd.add_parser(sub)
     combine_rhythm_cmd.add_parser(sub)
     review_cmd.add_parsers(sub)
+    report_cmd.add_parser(sub)
     return parser
 
 
 #: First arguments that mean the headless command line rather than the viewer.
 _CLI_WORDS = {"analyze", "evaluate", "train", "train-rhythm", "combine-rhythm", "review",
-              "export", "-h", "--help", "--version"}
+              "export", "report", "-h", "--help", "--version"}
 
 
 def main(argv: list[str] | None = None) -> int:

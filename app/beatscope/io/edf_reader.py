@@ -68,6 +68,7 @@ def read_edf(path: Path, fs: float | None = None) -> Record:
             start = reader.getStartdatetime()
         except (ValueError, OSError):
             start = None
+        patient = _patient_fields(reader, start)
         kind = _FILETYPES.get(int(reader.filetype), "EDF")
     finally:
         reader.close()
@@ -83,4 +84,29 @@ def read_edf(path: Path, fs: float | None = None) -> Record:
         start_datetime=start,
         format_name=kind,
         notes=comments,
+        patient=patient,
     )
+
+
+def _patient_fields(reader, start) -> dict[str, str]:
+    """EDF's patient identification (EDF+ subfields: code, sex, birthdate, name),
+    whatever of it the file fills in ("X" means unknown in EDF+)."""
+    out: dict[str, str] = {}
+    for key, getter in (("id", "getPatientCode"), ("name", "getPatientName"),
+                        ("sex", "getSex"), ("birthdate", "getBirthdate")):
+        try:
+            value = str(getattr(reader, getter)()).strip()
+        except (AttributeError, ValueError, OSError, UnicodeDecodeError):
+            continue
+        if value and value.upper() != "X":
+            out[key] = value.replace("_", " ")
+    if "birthdate" in out and start is not None:
+        try:
+            import datetime as _dt
+
+            born = _dt.datetime.strptime(out["birthdate"], "%d %b %Y")
+            out["age"] = str(start.year - born.year - ((start.month, start.day)
+                                                       < (born.month, born.day)))
+        except ValueError:
+            pass
+    return out

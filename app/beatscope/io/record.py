@@ -51,6 +51,9 @@ class Record:
     notes: list[str] = field(default_factory=list)
     #: Free-text comments stored in the file itself (WFDB header ``#`` lines).
     comments: list[str] = field(default_factory=list)
+    #: What the file says of the patient (EDF's patient field: name, id, sex,
+    #: birthdate, age), empty when it says nothing; for the report's page 1.
+    patient: dict[str, str] = field(default_factory=dict)
 
     @property
     def n_samples(self) -> int:

@@ -67,6 +67,17 @@ def _description_lines(hea: Path) -> list[str]:
     return [ln for ln in lines if ln]
 
 
+def _header_comments(hea: Path) -> list[str]:
+    """The header's ``#`` comment lines, decoded as UTF-8 (latin-1 when that fails):
+    wfdb's own reader drops non-ASCII letters, and a patient's name needs them."""
+    raw = hea.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return [ln.strip()[1:].strip() for ln in text.splitlines() if ln.strip().startswith("#")]
+
+
 def data_files(hea: Path) -> list[str]:
     """Names of the signal files a single-segment header refers to (cheap, no wfdb)."""
     names: list[str] = []
@@ -128,7 +139,7 @@ def read_wfdb(hea: Path, fs: float | None = None) -> Record:
         annotations=_read_annotations(base, fs_value, comments),
         format_name=fmt_name,
         notes=comments,
-        comments=[str(c) for c in (header.comments or [])],
+        comments=_header_comments(hea),
     )
 
 

@@ -15,6 +15,7 @@ with the reviewer's stamp.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from beatscope.review.commands import (
     SetTextNote,
     Stamp,
 )
-from beatscope.review.database import ReviewDatabase
+from beatscope.review.database import ReviewDatabase, ReviewDatabaseError
 from beatscope.review.fingerprint import record_fingerprint
 from beatscope.review.merge import merge_review
 from beatscope.review.store import SOURCES, BeatRows, ReviewStore
@@ -119,6 +120,10 @@ class ReviewSession:
                               "again and are listed under Disagreements")
             store = ReviewStore(record.fs, db.load_rows(), db.load_notes())
             return cls(db, store, db.stack(store), reviewer, unmatched, notice)
+        except sqlite3.Error as err:  # damaged inside: one line, the file left as it is
+            db.close()
+            raise ReviewDatabaseError(f"{Path(path).name}: the review cannot be read ({err}); "
+                                      "it was left as it is") from None
         except BaseException:
             db.close()
             raise
@@ -188,3 +193,24 @@ class ReviewSession:
 
     def disagreements(self) -> list[Disagreement]:
         return disagreements(self.store.rows)
+
+    def snapshot(self) -> ReviewSnapshot:
+        """The review as it is now, for a worker thread (the PDF report) while the
+        reviewer goes on editing: a copy, read-only by convention."""
+        return ReviewSnapshot(ReviewStore(self.store.fs, self.store.rows, self.store.notes))
+
+
+class ReviewSnapshot:
+    """What a reader of a review needs (the report), frozen at one moment."""
+
+    def __init__(self, store: ReviewStore):
+        self.store = store
+
+    def changed_count(self) -> int:
+        return int(self.store.changed().sum())
+
+    def disagreements(self) -> list[Disagreement]:
+        return disagreements(self.store.rows)
+
+    def close(self) -> None:
+        pass

@@ -42,18 +42,21 @@ from beatscope.display import (
     parse_clock,
 )
 from beatscope.display.paper import FALLBACK_PIXELS_PER_MM
+from beatscope.display.twelve_lead import is_resting_twelve_lead
 from beatscope.rhythm.vocabulary import RHYTHM_NAMES
 from beatscope.ui.beat_table import BeatTable
 from beatscope.ui.disagreements_panel import DisagreementsPanel
 from beatscope.ui.legend import ClassLegend, ElidedLabel
 from beatscope.ui.overview import OverviewStrip
 from beatscope.ui.preferences_dialog import PreferencesDialog
+from beatscope.ui.report_export import ReportExporter
 from beatscope.ui.review_actions import ReviewActions
 from beatscope.ui.rhythm_panel import RhythmPanel
 from beatscope.ui.rhythm_refresh import RhythmRefresher
 from beatscope.ui.settings import Settings
 from beatscope.ui.status_bar import ReadoutBar
 from beatscope.ui.strip import StripView
+from beatscope.ui.twelve_lead_view import TwelveLeadView
 from beatscope.ui.worker import AnalysisRunner, Finished, ReviewRequest
 
 log = logging.getLogger(__name__)
@@ -184,6 +187,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self.review_actions = ReviewActions(self)
         file_menu.addAction(self.review_actions.export_action)
+        self.report_exporter = ReportExporter(self)
+        file_menu.addAction(self.report_exporter.action)
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Preferences…", self.open_preferences,
                                          QKeySequence.StandardKey.Preferences))
@@ -223,6 +228,13 @@ class MainWindow(QMainWindow):
                                        cls))
             nav.addAction(self._action(f"Previous {cls} beat",
                                        lambda c=cls: self.jump_class(c, False), f"Shift+{cls}"))
+
+        view = menu.addMenu("Vie&w")  # not &View: Alt+V relabels as V
+        self.twelve_lead_action = self._action(
+            "&12-lead page", self.show_twelve_lead, "Ctrl+L",
+            "The standard 3 x 4 layout and a lead II rhythm strip (resting 12-lead records)")
+        view.addAction(self.twelve_lead_action)
+        self.twelve_lead_window: TwelveLeadView | None = None
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&Keys and mouse", self.show_help, "F1"))
@@ -373,6 +385,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(
             f"{name} ({label}) {format_clock(start_s)}–{format_clock(end_s)}, "
             f"{format_duration(end_s - start_s)} · ] / [: next / previous finding", 8000)
+
+    def show_twelve_lead(self) -> None:
+        """The 12-lead page of the record on screen, in its own window (it is printed
+        size: wider than the strip)."""
+        record = self.session.record
+        if record is None or not is_resting_twelve_lead(record):
+            self.statusBar().showMessage("The 12-lead page needs a resting 12-lead record "
+                                         "(leads I to V6, at most 60 s)", 5000)
+            return
+        if self.twelve_lead_window is None:
+            self.twelve_lead_window = TwelveLeadView()
+            self.twelve_lead_window.resize(1100, 560)
+            self.session.events.loaded.connect(
+                lambda: self.twelve_lead_window.set_record(self.session.record))
+        self.twelve_lead_window.setWindowTitle(f"BeatScope — {record.name} — 12-lead")
+        self.twelve_lead_window.set_record(record)
+        self.twelve_lead_window.show()
+        self.twelve_lead_window.raise_()
 
     def select_beat(self, index: int) -> None:
         self.session.select(index)
@@ -568,4 +598,6 @@ class MainWindow(QMainWindow):
         self.runner.wait_idle(15_000)
         self.rhythm_refresher.wait(15_000)
         self.session.close()  # the review's lock goes with the window
+        if self.twelve_lead_window is not None:
+            self.twelve_lead_window.close()
         super().closeEvent(ev)

@@ -1,22 +1,18 @@
-"""Colours and glyphs: ECG paper, and one colour-blind-safe colour per AAMI class.
-
-The class colours are from the Okabe-Ito palette, chosen to stay distinct under
-the common colour-vision deficiencies. N is near-black, like the trace, so the
-abnormal beats are the ones that stand out; S, V, F and Q also carry their
-letter, so colour is never the only cue.
-"""
+"""Colours and names on screen. The paper, trace and class colours are
+:mod:`beatscope.display.palette`'s, which the PDF report shares."""
 
 from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-CLASS_COLORS: dict[str, str] = {
-    "N": "#1a1a1a",  # the trace colour: normal beats do not call for attention
-    "S": "#0072B2",  # blue
-    "V": "#D55E00",  # vermillion
-    "F": "#CC79A7",  # reddish purple
-    "Q": "#E69F00",  # orange
-}
+from beatscope.display.palette import (  # noqa: F401 (re-exported for the widgets)
+    CLASS_COLORS,
+    GRID_LARGE,
+    GRID_SMALL,
+    PAPER_BACKGROUND,
+    TRACE,
+)
+
 CLASS_NAMES: dict[str, str] = {
     "N": "normal / bundle branch block",
     "S": "supraventricular ectopic",
@@ -29,10 +25,6 @@ CLASS_NAMES: dict[str, str] = {
 CLASS_SHORT_NAMES: dict[str, str] = {"N": "normal", "S": "SVEB", "V": "VEB", "F": "fusion",
                                      "Q": "paced / unclass."}
 
-PAPER_BACKGROUND = "#fffaf8"
-GRID_SMALL = "#f6d8d3"  # 1-mm lines
-GRID_LARGE = "#e8a9a0"  # 5-mm lines
-TRACE = "#1a1a1a"
 SELECTED_BEAT = "#009E73"  # bluish green, not a class colour
 EDITED_BEAT = "#222222"  # the box around a beat the reviewer changed
 SELECTION_BAND = (0, 158, 115, 40)  # the beats selected with Ctrl+drag
