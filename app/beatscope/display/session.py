@@ -174,10 +174,13 @@ class ViewerSession:
             review.stack.events.changed.connect(self._on_review_note)
 
     def _on_review_labels(self, samples) -> None:
+        if not len(self.beats):  # every beat deleted: a note on one changes nothing shown
+            self.events.review_changed.emit()
+            return
         rows = self.review.store.rows
         at = np.searchsorted(self.beats.sample, samples)
-        at = np.clip(at, 0, max(0, len(self.beats) - 1))
-        shown = (len(self.beats) > 0) & (self.beats.sample[at] == samples)
+        at = np.clip(at, 0, len(self.beats) - 1)
+        shown = self.beats.sample[at] == samples
         index = at[shown]
         source = self.review.store.index_of(samples[shown])
         edited = rows.inserted[source] | ((rows.reviewer_label[source] != "")
@@ -211,7 +214,6 @@ class ViewerSession:
         if review is self.review and review is not None:
             self.reviewed_rhythm = rhythm
             self.events.rhythm_changed.emit()
-
 
     def fail(self, message: str) -> bool:
         """The analysis failed; True when a re-analysis failed and the previous

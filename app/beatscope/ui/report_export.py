@@ -129,8 +129,10 @@ class ReportExporter(QObject):
         """Write the report of what is on screen to ``path``, off the GUI thread."""
         session = self.window.session
         review = None if session.review is None else session.review.snapshot()
+        # findings still being derived after the last edit: the report derives its own
+        rhythm = None if self.window.rhythm_refresher.pending else session.rhythm
         job = _WriteReport(self.signals, path, session.record, session.result, review,
-                           session.rhythm, paper, deidentify)
+                           rhythm, paper, deidentify)
         self.busy = QProgressDialog("Writing the report…", "", 0, 0, self.window)
         self.busy.setCancelButton(None)
         self.busy.setWindowModality(Qt.WindowModality.NonModal)

@@ -52,7 +52,8 @@ class ReviewActions(QObject):
         self.call_signals = BeatCallSignals(self)
         self.call_signals.done.connect(self._on_beat_called)
         self.call_signals.failed.connect(self._on_beat_call_failed)
-        self._calling: set[int] = set()
+        #: inserted beats being classified: sample -> the review they were asked for
+        self._calling: dict[int, object] = {}
         self.open_signals = ReviewOpenSignals(self)
         self.open_signals.opened.connect(self._on_review_opened)
         self.last_episode: tuple[str, float] | None = None  # (label, start_s) last shown
@@ -223,7 +224,7 @@ class ReviewActions(QObject):
         if describe is None:  # no classifier ran: the beat is unclassified, as the rest
             self._insert(sample, "Q", None)
             return
-        self._calling.add(sample)
+        self._calling[sample] = review
         self._say(f"Classifying the beat at {format_clock(sample / record.fs, 3)}…")
         w = self.window
         job = BeatCallJob(self.call_signals, w.runner.engines, record,
@@ -232,11 +233,13 @@ class ReviewActions(QObject):
         w.runner.pool.start(job)
 
     def _on_beat_called(self, sample: int, label: str, probability) -> None:
-        self._calling.discard(sample)
-        self._insert(sample, label, probability)
+        asked_for = self._calling.pop(sample, None)
+        if asked_for is not None and asked_for is self.session.review:
+            self._insert(sample, label, probability)  # else another record took over
 
     def _on_beat_call_failed(self, sample: int, message: str) -> None:
-        self._calling.discard(sample)
+        if self._calling.pop(sample, None) is not self.session.review:
+            return
         self.window.show_error(f"The inserted beat could not be classified ({message}); "
                                "it was not inserted")
 

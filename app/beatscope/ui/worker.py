@@ -89,6 +89,11 @@ def open_review_for(record, result, request: ReviewRequest | None) -> Finished:
     except (OSError, sqlite3.Error) as err:
         return Finished(result, review_error=f"{record.name}: the review cannot be kept "
                                              f"({err}); edits are disabled")
+    except Exception as err:  # a bug must not cost the finished analysis: log it, show it
+        log.error("opening the review failed:\n%s", traceback.format_exc())
+        return Finished(result, review_error=f"{record.name}: the review could not be "
+                                             f"opened (internal error {type(err).__name__}: "
+                                             f"{err}); edits are disabled")
 
 
 class JobSignals(QObject):
