@@ -53,3 +53,20 @@ def resting_twelve_lead(tmp_path) -> Path:
                 fmt=["16"] * 12, adc_gain=[200.0] * 12, baseline=[0] * 12,
                 write_dir=str(tmp_path))
     return tmp_path / "rest12.hea"
+
+
+def refused_quickly(path: Path, match: str) -> str:
+    """``load_record(path)`` refuses the file with a one-line RecordError (matching
+    ``match``, naming the file) within a second; returns the message."""
+    import time
+
+    from beatscope.errors import RecordError
+    from beatscope.io import load_record
+
+    began = time.perf_counter()
+    with pytest.raises(RecordError, match=match) as err:
+        load_record(path)
+    assert time.perf_counter() - began < 1.0
+    msg = str(err.value)
+    assert "\n" not in msg and "Traceback" not in msg and path.name in msg
+    return msg

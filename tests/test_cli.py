@@ -311,7 +311,8 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"beatscope {__version__}"
+    out = capsys.readouterr().out
+    assert out.startswith(f"beatscope {__version__} (Python ") and out.count("\n") == 1
 
 
 def test_python_dash_m_module(monkeypatch: pytest.MonkeyPatch,
@@ -320,7 +321,7 @@ def test_python_dash_m_module(monkeypatch: pytest.MonkeyPatch,
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_module("beatscope", run_name="__main__")
     assert exit_info.value.code == 0
-    assert capsys.readouterr().out.strip() == f"beatscope {__version__}"
+    assert capsys.readouterr().out.startswith(f"beatscope {__version__} (Python ")
 
 
 def test_installed_entry_point(tmp_path: Path) -> None:

@@ -7,4 +7,9 @@ Qt-free and usable headless:
 with ``evaluate`` scoring results against reference annotations.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata as _metadata
+
+try:  # the one source of the version: the installed package's metadata (pyproject.toml)
+    __version__ = _metadata.version("beatscope")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"

@@ -33,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Denoise, detect and segment every beat of each RECORD and write "
                     "DIR/<name>.beats (WFDB annotations) and DIR/<name>.json (summary).")
     p.add_argument("records", nargs="+", metavar="RECORD",
-                   help=".hea/.edf/.bdf/.csv/.mat file, WFDB record path without extension, "
+                   help=".hea/.edf/.bdf/.ecg (ISHNE)/.xml (HL7 aECG)/.csv/.mat file, "
+                        "WFDB record path without extension, "
                         "or a directory of records")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     p.add_argument("--jobs", type=int, default=1, metavar="N",

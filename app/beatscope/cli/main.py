@@ -9,8 +9,18 @@ from __future__ import annotations
 import argparse
 import sys
 
-from beatscope import __version__
 from beatscope.errors import BeatScopeError
+
+
+class _PrintVersion(argparse.Action):
+    """``--version`` in one line (argparse's own action wraps it at the terminal's
+    width)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from beatscope.about import version_line
+
+        print(version_line())
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="beatscope", description="BeatScope ECG analysis and review.",
         epilog="Without a command, `beatscope [RECORD] [--screenshot PNG]` opens the desktop "
                "viewer (`beatscope RECORD --help` lists its options).")
-    parser.add_argument("--version", action="version", version=f"beatscope {__version__}")
+    parser.add_argument("--version", action=_PrintVersion, nargs=0,
+                        help="the version, the models' manifests and what runs them, "
+                             "in one line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     analyze_cmd.add_parser(sub)
     evaluate_cmd.add_parser(sub)

@@ -25,13 +25,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--reviewer", default=None, help="name stamped on each edit "
                                                     "(default: the OS user)")
     r.set_defaults(run=run_review)
-    e = sub.add_parser("export", help="write a record's review as WFDB annotations and CSV",
+    e = sub.add_parser("export", help="write a record's review as WFDB annotations, CSV "
+                                      "or EDF+",
                        description="WFDB annotators 'rev' (reviewed labels, notes, rhythm "
                                    "episodes as '+' annotations) and 'ai' (the model's "
-                                   "labels), and NAME_beats.csv.")
+                                   "labels), NAME_beats.csv, and with --format edf NAME.edf "
+                                   "(the leads plus beats and rhythm episodes as EDF+ "
+                                   "annotations).")
     e.add_argument("record", type=Path)
     e.add_argument("--out", type=Path, required=True)
-    e.add_argument("--format", default="wfdb,csv", help="comma-separated: wfdb, csv")
+    e.add_argument("--format", default="wfdb,csv", help="comma-separated: wfdb, csv, edf")
     e.set_defaults(run=run_export)
 
 
@@ -82,6 +85,7 @@ def run_review(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from beatscope.review.export import FORMATS, write_csv, write_wfdb
+    from beatscope.review.export_edf import write_edf
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     unknown = sorted(set(formats) - set(FORMATS))
@@ -96,6 +100,9 @@ def run_export(args: argparse.Namespace) -> int:
             written += write_wfdb(review.store, record.name, args.out, review.database.rhythm())
         if "csv" in formats:
             written.append(write_csv(review.store, record.name, args.out))
+        if "edf" in formats:
+            written.append(write_edf(review.store, record, record.name, args.out,
+                                     review.database.rhythm()))
     except OSError as exc:
         raise BeatScopeError(f"cannot write to {args.out}: {exc}") from None
     finally:

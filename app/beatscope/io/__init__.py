@@ -1,7 +1,8 @@
 """Record input: every supported file format becomes a ``Record`` with signals in mV.
 
 Supported: WFDB (single- and multi-segment, ``.hea``/``.dat``/``.atr``), PhysioNet
-challenge ``.mat`` (with or without ``.hea``), EDF/EDF+/BDF and CSV. ``load_record``
+challenge ``.mat`` (with or without ``.hea``), EDF/EDF+/BDF, ISHNE 1.0 Holter ``.ecg``,
+HL7 aECG ``.xml`` and CSV. ``load_record``
 picks the reader from the path's suffix and content, and turns every problem with the
 input into a one-line ``RecordError``.
 """

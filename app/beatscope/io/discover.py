@@ -3,7 +3,8 @@
 A directory stands for every record directly inside it: one entry per WFDB record
 (its ``.hea``; segment headers of multi-segment records are not separate records),
 plus ``.edf``/``.bdf``, ``.csv`` and ``.mat`` files (a ``.mat`` with a sibling ``.hea``
-is represented by that header).
+is represented by that header), ISHNE ``.ecg`` Holter files (a ``.ecg`` without the
+ISHNE magic is a WFDB annotation file, not a record) and HL7 aECG ``.xml`` files.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from beatscope.errors import RecordError
-from beatscope.io.formats import RECORD_SUFFIXES, wfdb_header_for
+from beatscope.io.formats import (
+    RECORD_SUFFIXES,
+    is_ishne_file,
+    is_listed_record,
+    wfdb_header_for,
+)
 
 
 def _segment_names(hea: Path) -> set[str]:
@@ -43,6 +49,8 @@ def _expand_directory(directory: Path) -> list[Path]:
             continue
         if suffix == ".mat" and path.with_suffix(".hea").is_file():
             continue
+        if not is_listed_record(path):
+            continue
         found.append(path)
     return found
 
@@ -61,7 +69,7 @@ def find_records(paths: Iterable[str | Path]) -> list[Path]:
             for found in _expand_directory(path):
                 out.setdefault(found, None)
             continue
-        hea = wfdb_header_for(path)
+        hea = None if is_ishne_file(path) else wfdb_header_for(path)
         if hea is not None and hea.is_file():
             out.setdefault(hea, None)
         elif path.is_file():

@@ -1,9 +1,11 @@
 """The reader registry: which reader handles a path, judged from its suffix and content.
 
 A WFDB record can be named by its ``.hea``, by any of its sibling files (``.dat``,
-``.atr``) or by its record name without extension. EDF/BDF and MATLAB files are also
-recognised by their leading bytes, so a mis-named file still reaches the right reader
-(and a ``.edf`` that is not one is rejected up front).
+``.atr``) or by its record name without extension. EDF/BDF, MATLAB and ISHNE files are
+also recognised by their leading bytes, so a mis-named file still reaches the right
+reader (and a ``.edf`` that is not one is rejected up front). ``.ecg`` is both an ISHNE
+Holter file and a WFDB annotator's suffix: the ISHNE magic decides. ``.xml`` files go
+to the HL7 aECG reader, which names the root element of any other XML.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from beatscope.errors import RecordError
+from beatscope.io.aecg_reader import looks_like_aecg, read_aecg
 from beatscope.io.csv_reader import read_csv
 from beatscope.io.edf_reader import read_edf
+from beatscope.io.ishne_reader import ISHNE_MAGIC, read_ishne
 from beatscope.io.mat_reader import read_mat
 from beatscope.io.record import Record
 from beatscope.io.wfdb_reader import read_wfdb
@@ -40,13 +44,16 @@ WFDB = Reader("WFDB record", (".hea",), read_wfdb)
 MAT = Reader("MATLAB .mat record", (".mat",), read_mat)
 EDF = Reader("EDF/BDF file", (".edf", ".bdf", ".rec"), read_edf)
 CSV = Reader("CSV file", (".csv", ".tsv", ".txt"), read_csv)
+ISHNE = Reader("ISHNE Holter file", (".ecg",), read_ishne)
+AECG = Reader("HL7 aECG file", (".xml",), read_aecg)
 
-READERS: tuple[Reader, ...] = (WFDB, MAT, EDF, CSV)
+READERS: tuple[Reader, ...] = (WFDB, MAT, EDF, ISHNE, AECG, CSV)
 
 # Files that belong to a WFDB record and stand for it when its header is next to them.
 WFDB_SIDE_SUFFIXES = frozenset({".dat", ".atr", ".qrs", ".ecg", ".ari"})
-# Suffixes a directory listing picks up as records (WFDB via .hea only).
-RECORD_SUFFIXES = frozenset({".hea", ".mat", ".edf", ".bdf", ".csv"})
+# Suffixes a directory listing picks up as records (WFDB via .hea only; .ecg only when
+# it holds the ISHNE magic, .xml only when it looks like an aECG: see is_listed_record).
+RECORD_SUFFIXES = frozenset({".hea", ".mat", ".edf", ".bdf", ".csv", ".ecg", ".xml"})
 
 
 def _magic(path: Path) -> bytes:
@@ -71,8 +78,27 @@ def wfdb_header_for(path: Path) -> Path | None:
     return None
 
 
+def is_ishne_file(path: Path) -> bool:
+    """True when ``path`` is a file that starts like an ISHNE 1.0 Holter recording."""
+    return path.is_file() and _magic(path).startswith(ISHNE_MAGIC)
+
+
+def is_listed_record(path: Path) -> bool:
+    """Whether a file with a ``RECORD_SUFFIXES`` suffix is a record by its content too:
+    a ``.ecg`` without the ISHNE magic is a WFDB annotator's file, and an ``.xml`` that
+    is not an aECG is some other document."""
+    suffix = path.suffix.lower()
+    if suffix == ".ecg":
+        return is_ishne_file(path)
+    if suffix == ".xml":
+        return looks_like_aecg(path)
+    return suffix in RECORD_SUFFIXES
+
+
 def resolve(path: Path) -> tuple[Reader, Path]:
     """The reader for ``path`` and the file it should open; RecordError if none fits."""
+    if is_ishne_file(path):
+        return ISHNE, path
     hea = wfdb_header_for(path)
     if hea is not None:
         return WFDB, hea
@@ -94,8 +120,11 @@ def resolve(path: Path) -> tuple[Reader, Path]:
             if reader is EDF and magic:
                 raise RecordError(f"{path}: not an EDF/BDF file (its header does not start "
                                   "like one)")
+            if reader is ISHNE and magic:
+                raise RecordError(f"{path}: not an ISHNE Holter file (it does not start "
+                                  "with 'ISHNE1.0')")
             return reader, path
     if magic and b"\x00" not in magic:
         return CSV, path  # unknown suffix but text: try it as delimited values
     raise RecordError(f"{path}: unrecognised record format (expected WFDB .hea/.dat, "
-                      ".mat, .edf/.bdf or .csv)")
+                      ".mat, .edf/.bdf, ISHNE .ecg, aECG .xml or .csv)")

@@ -18,7 +18,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def load_record(path: str | Path, *, fs: float | None = None) -> Record:
-    """Read the ECG record at ``path`` (WFDB, challenge .mat, EDF/BDF or CSV).
+    """Read the ECG record at ``path`` (WFDB, .mat, EDF/BDF, ISHNE, HL7 aECG or CSV).
 
     ``fs`` supplies the sampling rate for files that do not state one (a CSV without
     time column, a .mat without header); files that state their own rate keep it.

@@ -97,10 +97,9 @@ def default_weights_dir() -> Path:
     Resolved from this file (``app/beatscope/models`` -> repo root), which works for
     a source checkout and an editable install; a packaged build sets the variable.
     """
-    env = os.environ.get(WEIGHTS_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[3] / "model_weights"
+    from beatscope.weights_location import beat_weights_dir
+
+    return beat_weights_dir()
 
 
 def _display(path: Path) -> str:

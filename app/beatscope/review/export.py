@@ -25,7 +25,7 @@ from beatscope.aami import AAMI_CLASSES
 from beatscope.fileio import atomic_write_bytes
 from beatscope.review.store import SOURCES, ReviewStore
 
-FORMATS = ("wfdb", "csv")
+FORMATS = ("wfdb", "csv", "edf")  # edf: see export_edf.py
 
 
 def _clock(t: float) -> str:

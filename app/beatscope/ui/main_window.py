@@ -46,6 +46,7 @@ from beatscope.display.twelve_lead import is_resting_twelve_lead
 from beatscope.rhythm.vocabulary import RHYTHM_NAMES
 from beatscope.ui.beat_table import BeatTable
 from beatscope.ui.disagreements_panel import DisagreementsPanel
+from beatscope.ui.keys_help import KEYS_HELP
 from beatscope.ui.legend import ClassLegend, ElidedLabel
 from beatscope.ui.overview import OverviewStrip
 from beatscope.ui.preferences_dialog import PreferencesDialog
@@ -63,8 +64,9 @@ log = logging.getLogger(__name__)
 
 #: GIL switch interval for the GUI process (Python's default is 5 ms).
 SWITCH_INTERVAL_S = 0.001
-FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat);;WFDB (*.hea);;"
-               "EDF/BDF (*.edf *.bdf);;CSV (*.csv);;MATLAB (*.mat);;All files (*)")
+FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat *.ecg *.xml);;WFDB (*.hea);;"
+               "EDF/BDF (*.edf *.bdf);;ISHNE Holter (*.ecg);;HL7 aECG (*.xml);;CSV (*.csv);;"
+               "MATLAB (*.mat);;All files (*)")
 
 
 def screen_pixels_per_mm(widget: QWidget) -> float:
@@ -238,6 +240,7 @@ class MainWindow(QMainWindow):
 
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("&Keys and mouse", self.show_help, "F1"))
+        help_menu.addAction(self._action("&About BeatScope", self.show_about))
 
         tools = QToolBar("View")
         tools.setMovable(False)
@@ -439,18 +442,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(str(err), 5000)
 
     def show_help(self) -> None:
-        QMessageBox.information(self, "Keys and mouse", (
-            "PgDown/Space, PgUp: page · Left/Right: previous/next beat\n"
-            "N S V F Q: next beat of that class (Shift: previous)\n"
-            "] / [: next/previous rhythm episode · Ctrl+G: go to time\n"
-            "Wheel, + and -: zoom time · 0: nominal speed · drag: pan\n"
-            "Shift+drag: calipers (Δt, rate, ΔV) · Esc: cancel analysis / clear calipers\n\n"
-            "Review: click a beat to select it, Ctrl+drag to select several (or pick "
-            "rows in the Beats table)\n"
-            "Alt+N Alt+S Alt+V Alt+F Alt+Q: relabel the selection · Del: delete it\n"
-            "Ins: insert a beat at the pointer · right click: the same as a menu\n"
-            "Ctrl+M: note on the selection · D / Shift+D: next/previous disagreement\n"
-            "Ctrl+Z / Ctrl+Shift+Z: undo / redo · every edit is saved as it is made"))
+        QMessageBox.information(self, "Keys and mouse", KEYS_HELP)
+
+    def show_about(self) -> None:
+        from beatscope.about import about_text
+
+        self.about_box = QMessageBox(QMessageBox.Icon.Information, "About BeatScope",
+                                     about_text(), QMessageBox.StandardButton.Ok, self)
+        self.about_box.open()
 
     # ========================================================== worker reports
     def _on_loaded(self, record, pyramid) -> None:

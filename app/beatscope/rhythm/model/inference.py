@@ -37,10 +37,9 @@ STRIDE_S = 5.0
 
 def default_rhythm_weights_dir() -> Path:
     """``$BEATSCOPE_RHYTHM_WEIGHTS`` if set, else the repository's ``model_weights/rhythm``."""
-    env = os.environ.get(RHYTHM_WEIGHTS_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(__file__).resolve().parents[4] / "model_weights" / "rhythm"
+    from beatscope.weights_location import rhythm_weights_dir
+
+    return rhythm_weights_dir()
 
 
 def _register() -> None:
