@@ -195,3 +195,23 @@ def test_a_48_hour_record_reports_every_hour(tmp_path):
     assert len(report.hourly) == hours and report.total_beats == len(sample)
     assert " 48 47:00 60 4,499 75 75 75 " in text  # the last hour (its last beat is cut)
     assert "No rhythm finding." in text and report.heart_rate.mean_bpm == 75.0
+
+
+def test_the_report_command_reads_the_records_review_and_never_changes_it(data_dir,
+                                                                           tmp_path):
+    from beatscope.review.sidecar import review_path
+
+    record = load_record(data_dir / "mitdb_119.hea")
+    result = analyze(record, AnalysisOptions(classifier=load_classifier(ClassifierSpec()),
+                                             rhythm_model=None))  # another analysis
+    path = review_path(record)  # where the viewer keeps it (this test's own folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    review = ReviewSession.open(record, path, result, "Dr. Side")
+    review.relabel(result.beats.sample[result.beats.label == "V"][:3], "N")
+    review.close()
+    before = path.read_bytes()
+    out = tmp_path / "r.pdf"
+    assert main(["report", str(data_dir / "mitdb_119.hea"), "--out", str(out)]) == 0
+    text = pdf_text(out.read_bytes())
+    assert "Reviewed by Dr. Side: 3 of" in text and "V → N 3" in text
+    assert path.read_bytes() == before  # no re-analysis moved onto it, no history lost

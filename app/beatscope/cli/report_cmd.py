@@ -43,10 +43,10 @@ def _analysis(record, saved: Path | None):
     return analyze(record, AnalysisOptions(classifier=load_classifier(ClassifierSpec())))
 
 
-def _review(record, result, path: Path | None):
+def _review(record, path: Path | None):
     """The record's review, or None when it has none (a named one must exist)."""
     from beatscope.review.database import ReviewDatabaseError
-    from beatscope.review.session import ReviewSession
+    from beatscope.review.session import read_review
     from beatscope.review.sidecar import default_review_dir, review_path
 
     if path is None:
@@ -59,7 +59,7 @@ def _review(record, result, path: Path | None):
     elif not path.exists():
         raise BeatScopeError(f"{path}: no such review database")
     try:
-        return ReviewSession.open(record, path, result)
+        return read_review(record, path)  # read only: the report changes no review
     except ReviewDatabaseError as err:
         raise BeatScopeError(str(err)) from None
 
@@ -71,7 +71,7 @@ def run_report(args: argparse.Namespace) -> int:
     record = load_record(args.record)
     result = _analysis(record, args.saved)
     result.record = record
-    review = _review(record, result, args.review)
+    review = _review(record, args.review)
     try:
         report = write_report(args.out, record, result, review, paper=args.paper,
                               deidentify=args.deidentify)

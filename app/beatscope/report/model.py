@@ -171,7 +171,10 @@ def build_report(record, result, review=None, rhythm: dict | None = None,
         patient=patient, recording=recording, deidentified=deidentify_patient,
         duration_s=duration, analysable_s=analysable_s, unreadable_s=unreadable_s,
         heart_rate=rate, labels_source=source, classified=classified,
-        model_counts=_counts(result.beats.label),
+        # the model's calls on the beats the review was made on (the same as the
+        # result's unless the review was made on another analysis of the record)
+        model_counts=_counts(result.beats.label if review is None else
+                             review.store.rows.model_label[~review.store.rows.inserted]),
         reviewed_counts=_counts(labels) if review is not None else None,
         total_beats=len(samples), ectopy=events,
         pauses_2s=len(pause_list), pauses_3s=int((durations >= 3.0).sum()),

@@ -200,6 +200,22 @@ class ReviewSession:
         return ReviewSnapshot(ReviewStore(self.store.fs, self.store.rows, self.store.notes))
 
 
+def read_review(record, path: Path) -> ReviewSnapshot | None:
+    """The review at ``path`` as it stands, for a reader (the report): nothing is
+    written to it, not even a re-analysis moved onto it, so a report run beside the
+    viewer's work never changes that work. None when it holds no analysis yet."""
+    db = ReviewDatabase.open(path, record_fingerprint(record), record.fs)
+    try:
+        if not db.has_analysis():
+            return None
+        return ReviewSnapshot(ReviewStore(record.fs, db.load_rows(), db.load_notes()))
+    except sqlite3.Error as err:
+        raise ReviewDatabaseError(f"{Path(path).name}: the review cannot be read ({err}); "
+                                  "it was left as it is") from None
+    finally:
+        db.close()
+
+
 class ReviewSnapshot:
     """What a reader of a review needs (the report), frozen at one moment."""
 
