@@ -2,7 +2,7 @@
 
 Supported: WFDB (single- and multi-segment, ``.hea``/``.dat``/``.atr``), PhysioNet
 challenge ``.mat`` (with or without ``.hea``), EDF/EDF+/BDF, ISHNE 1.0 Holter ``.ecg``,
-HL7 aECG ``.xml`` and CSV. ``load_record``
+DICOM waveform, HL7 aECG, GE MUSE and Philips Sierra ``.xml``, and CSV. ``load_record``
 picks the reader from the path's suffix and content, and turns every problem with the
 input into a one-line ``RecordError``.
 """

@@ -4,7 +4,9 @@ A directory stands for every record directly inside it: one entry per WFDB recor
 (its ``.hea``; segment headers of multi-segment records are not separate records),
 plus ``.edf``/``.bdf``, ``.csv`` and ``.mat`` files (a ``.mat`` with a sibling ``.hea``
 is represented by that header), ISHNE ``.ecg`` Holter files (a ``.ecg`` without the
-ISHNE magic is a WFDB annotation file, not a record) and HL7 aECG ``.xml`` files.
+ISHNE magic is a WFDB annotation file, not a record), HL7 aECG, GE MUSE and
+Philips ``.xml`` files (told by their root element) and DICOM waveform files (``.dcm`` or without a
+suffix, told by their magic).
 """
 
 from __future__ import annotations

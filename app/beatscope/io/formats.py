@@ -5,7 +5,11 @@ A WFDB record can be named by its ``.hea``, by any of its sibling files (``.dat`
 also recognised by their leading bytes, so a mis-named file still reaches the right
 reader (and a ``.edf`` that is not one is rejected up front). ``.ecg`` is both an ISHNE
 Holter file and a WFDB annotator's suffix: the ISHNE magic decides. ``.xml`` files go
-to the HL7 aECG reader, which names the root element of any other XML.
+to the reader their root element names (``AnnotatedECG``: HL7 aECG; ``RestingECG``: GE
+MUSE; ``restingecgdata``: Philips PageWriter / Sierra ECG); any other XML goes to the
+aECG reader, which names the root it found. DICOM waveform files are recognised by the
+"DICM" magic at offset 128, whatever their name (``.dcm`` or, as PACS exports often
+are, no extension at all).
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from beatscope.errors import RecordError
-from beatscope.io.aecg_reader import looks_like_aecg, read_aecg
+from beatscope.io.aecg_reader import read_aecg
 from beatscope.io.csv_reader import read_csv
+from beatscope.io.dicom_reader import is_dicom_file, read_dicom
 from beatscope.io.edf_reader import read_edf
 from beatscope.io.ishne_reader import ISHNE_MAGIC, read_ishne
 from beatscope.io.mat_reader import read_mat
+from beatscope.io.muse_reader import read_muse
+from beatscope.io.philips_reader import read_philips
 from beatscope.io.record import Record
 from beatscope.io.wfdb_reader import read_wfdb
+from beatscope.io.xml_root import xml_root_name
 
 EDF_MAGIC = b"0       "
 BDF_MAGIC = b"\xffBIOSEMI"
@@ -46,14 +54,22 @@ EDF = Reader("EDF/BDF file", (".edf", ".bdf", ".rec"), read_edf)
 CSV = Reader("CSV file", (".csv", ".tsv", ".txt"), read_csv)
 ISHNE = Reader("ISHNE Holter file", (".ecg",), read_ishne)
 AECG = Reader("HL7 aECG file", (".xml",), read_aecg)
+MUSE = Reader("GE MUSE XML file", (".xml",), read_muse)
+PHILIPS = Reader("Philips ECG XML file", (".xml",), read_philips)
+DICOM = Reader("DICOM waveform file", (".dcm",), read_dicom)
 
-READERS: tuple[Reader, ...] = (WFDB, MAT, EDF, ISHNE, AECG, CSV)
+READERS: tuple[Reader, ...] = (WFDB, MAT, EDF, ISHNE, AECG, MUSE, PHILIPS, DICOM, CSV)
+# The ``.xml`` readers, by the root element's local name.
+XML_READERS: dict[str, Reader] = {"AnnotatedECG": AECG, "RestingECG": MUSE,
+                                  "restingecgdata": PHILIPS}
 
 # Files that belong to a WFDB record and stand for it when its header is next to them.
 WFDB_SIDE_SUFFIXES = frozenset({".dat", ".atr", ".qrs", ".ecg", ".ari"})
 # Suffixes a directory listing picks up as records (WFDB via .hea only; .ecg only when
-# it holds the ISHNE magic, .xml only when it looks like an aECG: see is_listed_record).
-RECORD_SUFFIXES = frozenset({".hea", ".mat", ".edf", ".bdf", ".csv", ".ecg", ".xml"})
+# it holds the ISHNE magic, .xml only when its root is in XML_READERS, .dcm and files without
+# a suffix only when they hold the DICOM magic: see is_listed_record).
+RECORD_SUFFIXES = frozenset({".hea", ".mat", ".edf", ".bdf", ".csv", ".ecg", ".xml", ".dcm",
+                             ""})
 
 
 def _magic(path: Path) -> bytes:
@@ -85,13 +101,16 @@ def is_ishne_file(path: Path) -> bool:
 
 def is_listed_record(path: Path) -> bool:
     """Whether a file with a ``RECORD_SUFFIXES`` suffix is a record by its content too:
-    a ``.ecg`` without the ISHNE magic is a WFDB annotator's file, and an ``.xml`` that
-    is not an aECG is some other document."""
+    a ``.ecg`` without the ISHNE magic is a WFDB annotator's file, an ``.xml`` whose
+    root is not an ECG dialect's is some other document, and a ``.dcm`` or suffix-less file counts
+    only with the DICOM magic (a DICOMDIR index has it too, but holds no waveform)."""
     suffix = path.suffix.lower()
+    if suffix in ("", ".dcm"):
+        return path.name.upper() != "DICOMDIR" and is_dicom_file(path)
     if suffix == ".ecg":
         return is_ishne_file(path)
     if suffix == ".xml":
-        return looks_like_aecg(path)
+        return xml_root_name(path) in XML_READERS
     return suffix in RECORD_SUFFIXES
 
 
@@ -99,6 +118,8 @@ def resolve(path: Path) -> tuple[Reader, Path]:
     """The reader for ``path`` and the file it should open; RecordError if none fits."""
     if is_ishne_file(path):
         return ISHNE, path
+    if path.is_file() and is_dicom_file(path):
+        return DICOM, path
     hea = wfdb_header_for(path)
     if hea is not None:
         return WFDB, hea
@@ -115,6 +136,8 @@ def resolve(path: Path) -> tuple[Reader, Path]:
         return EDF, path
     if magic.startswith(MAT5_MAGIC) or (suffix == ".mat" and magic.startswith(HDF5_MAGIC)):
         return MAT, path
+    if suffix == ".xml":
+        return XML_READERS.get(xml_root_name(path), AECG), path
     for reader in READERS:
         if suffix in reader.suffixes:
             if reader is EDF and magic:
@@ -123,8 +146,10 @@ def resolve(path: Path) -> tuple[Reader, Path]:
             if reader is ISHNE and magic:
                 raise RecordError(f"{path}: not an ISHNE Holter file (it does not start "
                                   "with 'ISHNE1.0')")
+            if reader is DICOM and magic:
+                raise RecordError(f"{path}: not a DICOM file (no 'DICM' marker at byte 128)")
             return reader, path
     if magic and b"\x00" not in magic:
         return CSV, path  # unknown suffix but text: try it as delimited values
     raise RecordError(f"{path}: unrecognised record format (expected WFDB .hea/.dat, "
-                      ".mat, .edf/.bdf, ISHNE .ecg, aECG .xml or .csv)")
+                      ".mat, .edf/.bdf, ISHNE .ecg, aECG/MUSE/Philips .xml, DICOM .dcm or .csv)")

@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="BeatScope ECG review workstation. Without a command it opens the "
                     "viewer; `beatscope analyze|evaluate|train --help` for the headless tools.")
     p.add_argument("record", nargs="?", type=Path, metavar="RECORD",
-                   help="record to open (.hea/.edf/.bdf/.ecg (ISHNE)/.xml (HL7 aECG)/.csv/.mat)")
+                   help="record to open (.hea/.edf/.bdf/.ecg (ISHNE)/.dcm/"
+                        ".xml (aECG, MUSE, Philips)/.csv/.mat)")
     p.add_argument("--screenshot", type=Path, metavar="PNG",
                    help="render the window once the analysis has finished, save it, exit")
     p.add_argument("--goto", metavar="TIME", help="show the strip from TIME (hh:mm:ss)")

@@ -64,9 +64,10 @@ log = logging.getLogger(__name__)
 
 #: GIL switch interval for the GUI process (Python's default is 5 ms).
 SWITCH_INTERVAL_S = 0.001
-FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat *.ecg *.xml);;WFDB (*.hea);;"
-               "EDF/BDF (*.edf *.bdf);;ISHNE Holter (*.ecg);;HL7 aECG (*.xml);;CSV (*.csv);;"
-               "MATLAB (*.mat);;All files (*)")
+FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat *.ecg *.dcm *.xml);;WFDB (*.hea);;"
+               "EDF/BDF (*.edf *.bdf);;ISHNE Holter (*.ecg);;DICOM waveform (*.dcm);;"
+               "HL7 aECG, GE MUSE, Philips XML (*.xml);;CSV (*.csv);;MATLAB (*.mat);;"
+               "All files (*)")
 
 
 def screen_pixels_per_mm(widget: QWidget) -> float:
