@@ -62,7 +62,8 @@ def test_analyze_writes_beats_and_summary(form: str, tmp_path: Path,
     assert code == 0, err
     assert_clean_stderr(err)
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["mitdb_100.beats", "mitdb_100.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["mitdb_100.beats", "mitdb_100.json",
+                                                     "summary.csv"]
 
     ann = read_beats(out, "mitdb_100")
     assert ann.fs == 360
@@ -127,7 +128,7 @@ def test_outputs_follow_the_umask(tmp_path: Path, capsys: pytest.CaptureFixture[
     code, _, _ = run_cli(capsys, "analyze", DATA / "mitdb_100", "--out", tmp_path)
     assert code == 0
     expected = 0o666 & ~umask
-    for name in ("mitdb_100.json", "mitdb_100.beats"):
+    for name in ("mitdb_100.json", "mitdb_100.beats", "summary.csv"):
         assert (tmp_path / name).stat().st_mode & 0o777 == expected, name
 
 
@@ -179,7 +180,7 @@ def test_directory_expands_to_every_record(tmp_path: Path,
     names = {p.stem for p in DATA.glob("*.hea")}
     assert len(names) == 6
     assert {p.name for p in tmp_path.iterdir()} == (
-        {f"{n}.beats" for n in names} | {f"{n}.json" for n in names})
+        {f"{n}.beats" for n in names} | {f"{n}.json" for n in names} | {"summary.csv"})
 
 
 def test_bad_records_do_not_stop_the_good_ones(tmp_path: Path,
@@ -208,7 +209,8 @@ def test_bad_records_do_not_stop_the_good_ones(tmp_path: Path,
         assert sum(bad in ln for ln in errors) == 1, (bad, err)
     assert "4 of 5 records failed" in err
     out = tmp_path / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["mitdb_100.beats", "mitdb_100.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["mitdb_100.beats", "mitdb_100.json",
+                                                     "summary.csv"]
     assert len(read_beats(out, "mitdb_100").sample) > 100
 
 
@@ -344,10 +346,13 @@ def test_rerun_overwrites_atomically(tmp_path: Path,
     out.mkdir()
     (out / "mitdb_100.json").write_text("stale")
     (out / "mitdb_100.beats").write_bytes(b"stale")
-    for _ in range(2):
-        code, _, err = run_cli(capsys, "analyze", DATA / "mitdb_100", "--out", out)
+    # the stale outputs are not reused; the second run replaces up-to-date ones
+    for force in ((), ("--force",)):
+        code, _, err = run_cli(capsys, "analyze", DATA / "mitdb_100", "--out", out, *force)
         assert code == 0, err
+        assert "1 done" in err.splitlines()[-1]
         # No temporary files or folders left behind, hidden or not.
-        assert sorted(p.name for p in out.iterdir()) == ["mitdb_100.beats", "mitdb_100.json"]
+        assert sorted(p.name for p in out.iterdir()) == ["mitdb_100.beats", "mitdb_100.json",
+                                                         "summary.csv"]
         summary = json.loads((out / "mitdb_100.json").read_text())
         assert summary["beat_count"] == len(read_beats(out, "mitdb_100").sample) > 100

@@ -1,23 +1,36 @@
-"""``beatscope analyze RECORD... --out DIR``: the whole engine, headless."""
+"""``beatscope analyze RECORD|DIR... --out OUT``: the whole engine, headless, over an archive.
+
+A directory is searched at any depth and its folders are mirrored under OUT
+(``cli.batch_plan``); records whose outputs are already up to date are skipped
+unless ``--force`` (``analysis.resume``); ``--jobs N`` analyses records in worker
+processes where a crash costs only its record (``cli.worker_pool``); every record
+ends up as one row of ``OUT/summary.csv`` (``cli.batch_summary``).
+"""
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
+import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
+from beatscope.cli.batch_plan import SUMMARY_NAME, BatchItem, plan_batch
+from beatscope.cli.batch_progress import DONE, FAILED, SKIPPED, BatchProgress, format_seconds
+from beatscope.cli.batch_summary import (
+    RecordStats,
+    SummaryRow,
+    stats_from_summary,
+    write_summary_csv,
+)
 from beatscope.errors import BeatScopeError
 
 if TYPE_CHECKING:
     from beatscope.analysis.classifier_cache import ClassifierSpec
+    from beatscope.analysis.resume import Provenance
 
 
 @dataclass(frozen=True)
@@ -25,20 +38,30 @@ class Outcome:
     record: str
     ok: bool
     message: str
+    seconds: float = 0.0
+    stats: RecordStats | None = None  # None when the record failed
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "analyze", help="analyse ECG records and write <name>.beats and <name>.json",
         description="Denoise, detect and segment every beat of each RECORD and write "
-                    "DIR/<name>.beats (WFDB annotations) and DIR/<name>.json (summary).")
+                    "OUT/<name>.beats (WFDB annotations) and OUT/<name>.json (summary). "
+                    "A directory stands for every record below it, at any depth; its "
+                    "sub-folders are mirrored under OUT. Records whose outputs are "
+                    "already there from the same version, weights and options are "
+                    "skipped. OUT/summary.csv lists every record and what became of it.")
     p.add_argument("records", nargs="+", metavar="RECORD",
-                   help=".hea/.edf/.bdf/.ecg (ISHNE)/.xml (HL7 aECG)/.csv/.mat file, "
+                   help=".hea/.edf/.bdf/.ecg (ISHNE)/.dcm/.xml (aECG, MUSE, Philips)/.csv/"
+                        ".mat file, "
                         "WFDB record path without extension, "
-                        "or a directory of records")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+                        "or a directory searched for records at any depth")
+    p.add_argument("--out", required=True, type=Path, metavar="OUT", help="output folder")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="records analysed in parallel (default 1)")
+                   help="records analysed in parallel worker processes (default 1: in "
+                        "this process); a worker that crashes fails only its record")
+    p.add_argument("--force", action="store_true",
+                   help="analyse every record again, even where up-to-date outputs exist")
     p.add_argument("--fs", type=float, default=None,
                    help="sampling rate in Hz for files that do not state it (CSV, bare .mat)")
     p.add_argument("--powerline", choices=["auto", "50", "60", "off"], default="auto",
@@ -65,6 +88,14 @@ def _options(args: argparse.Namespace):
     return AnalysisOptions(denoise=DenoiseConfig(powerline=powerline, band=band))
 
 
+def _recorded_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options that change results, as written into each JSON for ``--force``-less
+    reruns to compare (the weights are compared by their manifest's hash instead;
+    ``--jobs`` and ``--device`` only change where the same work runs)."""
+    return {"fs": args.fs, "powerline": args.powerline, "band": args.band,
+            "classify": not args.no_classify}
+
+
 def _classifier_spec(args: argparse.Namespace) -> ClassifierSpec | None:
     from beatscope.analysis.classifier_cache import ClassifierSpec
 
@@ -79,16 +110,18 @@ def _classifier_spec(args: argparse.Namespace) -> ClassifierSpec | None:
 
 def analyze_one(path: Path, out_dir: Path, fs: float | None, options,
                 classifier: ClassifierSpec | None = None, debug: bool = False,
-                progress=None) -> Outcome:
+                progress=None, recorded_options: dict[str, Any] | None = None) -> Outcome:
     """Analyse one record and write its outputs; every failure becomes an Outcome."""
     from dataclasses import replace
 
     from beatscope.analysis import analyze
     from beatscope.analysis.classifier_cache import load_classifier
-    from beatscope.analysis.output import write_beats, write_summary
+    from beatscope.analysis.output import write_beats
+    from beatscope.analysis.resume import write_summary_with_options
     from beatscope.io import load_record
 
     name = path.stem if path.suffix else path.name
+    start = time.perf_counter()
     try:
         record = load_record(path, fs=fs)
         name = record.name
@@ -96,76 +129,128 @@ def analyze_one(path: Path, out_dir: Path, fs: float | None, options,
         result = analyze(record, replace(options, classifier=model), progress=progress)
         if model is None and classifier is not None:
             result.warnings.append("no beat-classifier weights found: beats are labelled Q")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise BeatScopeError(f"{name}: cannot create output folder {out_dir}: "
+                                 f"{err.strerror}") from err
+        # the .beats first: a JSON on disk (what a rerun checks) implies its .beats
         write_beats(result, out_dir)
-        write_summary(result, out_dir)
+        summary = write_summary_with_options(result, out_dir, recorded_options or {})
         note = f"; warning: {result.warnings[-1]}" if result.warnings else ""
-        return Outcome(name, True, f"{len(result.beats)} beats{note}")
+        return Outcome(name, True, f"{len(result.beats)} beats{note}",
+                       time.perf_counter() - start, stats_from_summary(summary))
     except BeatScopeError as err:
-        return Outcome(name, False, str(err))
+        return Outcome(name, False, str(err), time.perf_counter() - start)
     except MemoryError:
-        return Outcome(name, False, f"{name}: not enough memory to analyse this record")
+        return Outcome(name, False, f"{name}: not enough memory to analyse this record",
+                       time.perf_counter() - start)
     except Exception as err:  # a bug: report it on one line, keep the other records going
         detail = traceback.format_exc() if debug else ""
         return Outcome(name, False, f"{name}: internal error ({type(err).__name__}: {err})"
-                                    f"{chr(10) + detail if detail else ''}")
+                                    f"{chr(10) + detail if detail else ''}",
+                       time.perf_counter() - start)
 
 
 def run(args: argparse.Namespace) -> int:
-    from beatscope.io import find_records
+    from beatscope.analysis.classifier_cache import load_classifier
+    from beatscope.analysis.resume import current_provenance
 
-    paths = find_records(args.records)
-    if not paths:
-        raise BeatScopeError("no ECG records found in " + ", ".join(args.records))
+    started = time.monotonic()
+    items = plan_batch(args.records, args.out)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise BeatScopeError(f"cannot create output folder {args.out}: {err.strerror}") from err
-    from beatscope.analysis.classifier_cache import load_classifier
-
     options = _options(args)
     spec = _classifier_spec(args)
     if spec is not None and spec.required:
         load_classifier(spec)  # a bad --weights folder is one error, not one per record
-    outcomes: list[Outcome] = []
-    bar = tqdm(total=len(paths), unit="record", file=sys.stderr, dynamic_ncols=True,
-               disable=None)
-    if args.jobs <= 1 or len(paths) == 1:
-        for path in paths:
-            bar.set_description(path.name)
-            done = bar.n
+    recorded = _recorded_options(args)
+    wanted = current_provenance(recorded, classify=not args.no_classify, weights=args.weights)
 
-            def progress(stage: str, fraction: float, _base=done) -> None:
-                bar.set_postfix_str(stage, refresh=False)
-                bar.n = _base + fraction
-                bar.refresh()
+    rows, todo, colliding = _triage(items, args.out, None if args.force else wanted)
+    progress = BatchProgress(len(items), skipped=len(rows))
+    try:
+        for index in colliding:
+            message = (f"{items[index].source}: same output name as "
+                       f"{items[index].collides_with}; not analysed")
+            _finish(progress, rows, index, items, args.out, Outcome("", False, message))
+        arguments = [(items[i].source, items[i].out_dir, args.fs, options, spec, args.debug,
+                      None, recorded) for i in todo]
+        if args.jobs <= 1 or len(todo) <= 1:
+            for index, task in zip(todo, arguments, strict=True):
+                progress.record_started(items[index].source.name)
+                outcome = analyze_one(*task[:6], progress.stage, recorded)
+                _finish(progress, rows, index, items, args.out, outcome)
+        else:
+            from beatscope.cli.worker_pool import run_in_workers
 
-            outcomes.append(analyze_one(path, args.out, args.fs, options, spec, args.debug,
-                                        progress))
-            bar.n = done + 1
-            bar.refresh()
-            _report(bar, outcomes[-1])
-    else:
-        # spawn, not fork: a forked child inherits torch's OpenMP pool half-initialised
-        # and deadlocks on its first parallel region.
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=ctx) as pool:
-            futures = [pool.submit(analyze_one, p, args.out, args.fs, options, spec, args.debug)
-                       for p in paths]
-            for fut in as_completed(futures):
-                outcomes.append(fut.result())
-                bar.update(1)
-                _report(bar, outcomes[-1])
-    bar.close()
-    failed = [o for o in outcomes if not o.ok]
-    if failed:
-        print(f"beatscope: {len(failed)} of {len(outcomes)} records failed", file=sys.stderr)
+            for finished in run_in_workers(analyze_one, arguments, args.jobs):
+                if finished is None:
+                    progress.heartbeat()
+                    continue
+                index = todo[finished.index]
+                outcome = finished.result or Outcome(
+                    "", False, f"{items[index].source}: {finished.error}")
+                _finish(progress, rows, index, items, args.out, outcome)
+    finally:
+        progress.close()
+    try:
+        write_summary_csv(args.out / SUMMARY_NAME, [rows[i] for i in range(len(items))])
+    except OSError as err:
+        raise BeatScopeError(f"cannot write {args.out / SUMMARY_NAME}: {err.strerror}") from err
+    return _final_line(progress, time.monotonic() - started, args.out / SUMMARY_NAME)
+
+
+def _triage(items: list[BatchItem], out: Path, reuse: Provenance | None
+            ) -> tuple[dict[int, SummaryRow], list[int], list[int]]:
+    """Rows of the records skipped as up to date (when ``reuse`` is given: not
+    ``--force``), indices of those to analyse, and indices of those colliding."""
+    from beatscope.analysis.resume import reusable_summary
+
+    rows: dict[int, SummaryRow] = {}
+    todo: list[int] = []
+    colliding: list[int] = []
+    for index, item in enumerate(items):
+        if item.collides_with is not None:  # the outputs there are another record's
+            colliding.append(index)
+            continue
+        earlier = None if reuse is None else reusable_summary(item.out_dir, item.name, reuse)
+        if earlier is not None:
+            rows[index] = _row(item, out, SKIPPED, stats=stats_from_summary(earlier))
+        else:
+            todo.append(index)
+    return rows, todo, colliding
+
+
+def _row(item: BatchItem, out: Path, status: str, error: str = "",
+         seconds: float | None = None, stats: RecordStats | None = None) -> SummaryRow:
+    return SummaryRow(str(item.source), item.output.relative_to(out).as_posix(), status,
+                      error, seconds, stats)
+
+
+def _finish(progress: BatchProgress, rows: dict[int, SummaryRow], index: int,
+            items: list[BatchItem], out: Path, outcome: Outcome) -> None:
+    status = DONE if outcome.ok else FAILED
+    rows[index] = _row(items[index], out, status, "" if outcome.ok else outcome.message,
+                       outcome.seconds, outcome.stats)
+    if not outcome.ok:
+        progress.write(f"beatscope: error: {outcome.message}")
+    elif "warning" in outcome.message:
+        progress.write(f"beatscope: {outcome.record}: {outcome.message}")
+    progress.record_finished(status)
+
+
+def _final_line(progress: BatchProgress, wall_s: float, summary: Path) -> int:
+    """One line with the totals and the wall time; the exit status says whether any failed."""
+    counts, total = progress.counts, progress.total
+    plural = "" if total == 1 else "s"
+    tally = f"{counts[DONE]} done, {counts[SKIPPED]} skipped"
+    if counts[FAILED]:
+        print(f"beatscope: {counts[FAILED]} of {total} record{plural} failed ({tally}) "
+              f"in {format_seconds(wall_s)}; see {summary}", file=sys.stderr)
         return 1
+    print(f"beatscope: {total} record{plural} in {format_seconds(wall_s)}: {tally}",
+          file=sys.stderr)
     return 0
-
-
-def _report(bar: tqdm, outcome: Outcome) -> None:
-    if outcome.ok:
-        if "warning" in outcome.message:
-            tqdm.write(f"beatscope: {outcome.record}: {outcome.message}", file=sys.stderr)
-    else:
-        tqdm.write(f"beatscope: error: {outcome.message}", file=sys.stderr)

@@ -220,7 +220,9 @@ def _read(path: Path, fs: float | None) -> Record:
 
     start = _acquired(ds)
     return Record(
-        name=path.stem,
+        # PACS exports are often named by UID ("1.2.840....7") with no suffix: only a
+        # ".dcm" is a suffix to drop, or records 1.2.3.4 and 1.2.3.5 would share a name
+        name=path.stem if path.suffix.lower() == ".dcm" else path.name,
         signals=signals,
         fs=rate,
         lead_names=names,
