@@ -15,8 +15,8 @@ What is stored:
 ``synchronous=FULL``: in WAL mode NORMAL may lose the last commits on a power cut
 (never corrupt the file); FULL makes a commit durable when it returns, which is the
 promise the viewer makes when it shows an edit as done. ``python bench/review_store.py``
-measures both: a single-beat edit takes 0.48 ms with FULL and 0.25 ms with NORMAL on
-this machine (bare sqlite3 transactions: 0.23 and 0.04 ms), imperceptible either way
+measures both: a single-beat edit takes 0.34 ms with FULL and 0.19 ms with NORMAL on
+this machine (bare sqlite3 transactions: 0.13 and 0.03 ms), imperceptible either way
 for a reviewer's key press; a 5,000-beat band edit is one transaction either way.
 
 A database written by a newer BeatScope is refused and left untouched; an older
