@@ -275,7 +275,7 @@ def test_view_scrolls_a_page_larger_than_the_window(qtbot):
 
 @needs_qt
 def test_view_says_why_a_record_has_no_page(qtbot):
-    from beatscope.ui.main_window import screen_pixels_per_mm
+    from beatscope.ui.screen import screen_pixels_per_mm
     from beatscope.ui.twelve_lead_view import TwelveLeadView
 
     view = TwelveLeadView()
@@ -293,3 +293,19 @@ def test_view_says_why_a_record_has_no_page(qtbot):
     assert view.scroll.isVisible() and not view.message.isVisible()
     assert view.pixels_per_mm == pytest.approx(screen_pixels_per_mm(view))
     assert view.paper.width() == pytest.approx(260 * view.pixels_per_mm, abs=1)
+
+
+
+def test_true_scale_on_a_hidpi_screen_counts_logical_pixels():
+    from types import SimpleNamespace
+
+    from beatscope.display.paper import FALLBACK_PIXELS_PER_MM
+    from beatscope.ui.screen import pixels_per_mm_of
+
+    def screen(dpi: float, ratio: float):
+        return SimpleNamespace(physicalDotsPerInch=lambda: dpi, devicePixelRatio=lambda: ratio)
+    # a 4K 27-inch monitor at 2x: 163 device px per inch, widgets in half as many pixels
+    assert pixels_per_mm_of(screen(163.0, 2.0)) == pytest.approx(163.0 / 2 / 25.4)
+    assert pixels_per_mm_of(screen(96.0, 1.0)) == pytest.approx(96.0 / 25.4)
+    assert pixels_per_mm_of(screen(1.0, 1.0)) == FALLBACK_PIXELS_PER_MM  # offscreen nonsense
+    assert pixels_per_mm_of(None) == FALLBACK_PIXELS_PER_MM

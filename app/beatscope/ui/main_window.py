@@ -54,6 +54,7 @@ from beatscope.ui.report_export import ReportExporter
 from beatscope.ui.review_actions import ReviewActions
 from beatscope.ui.rhythm_panel import RhythmPanel
 from beatscope.ui.rhythm_refresh import RhythmRefresher
+from beatscope.ui.screen import screen_pixels_per_mm
 from beatscope.ui.settings import Settings
 from beatscope.ui.status_bar import ReadoutBar
 from beatscope.ui.strip import StripView
@@ -68,14 +69,6 @@ FILE_FILTER = ("ECG records (*.hea *.edf *.bdf *.csv *.mat *.ecg *.dcm *.xml);;W
                "EDF/BDF (*.edf *.bdf);;ISHNE Holter (*.ecg);;DICOM waveform (*.dcm);;"
                "HL7 aECG, GE MUSE, Philips XML (*.xml);;CSV (*.csv);;MATLAB (*.mat);;"
                "All files (*)")
-
-
-def screen_pixels_per_mm(widget: QWidget) -> float:
-    """Physical pixel density of the widget's screen; a fallback when it reports nonsense."""
-    screen = widget.screen()
-    dpi = screen.physicalDotsPerInch() if screen is not None else 0.0
-    # virtual/offscreen screens and some projectors report absurd sizes
-    return dpi / 25.4 if 50 <= dpi <= 600 else FALLBACK_PIXELS_PER_MM
 
 
 def user_review_dir() -> Path:

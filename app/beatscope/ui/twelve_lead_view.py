@@ -36,6 +36,7 @@ from beatscope.display.twelve_lead import (
     twelve_lead_layout,
 )
 from beatscope.ui import theme
+from beatscope.ui.screen import screen_pixels_per_mm
 
 #: Trace and calibration pulse line width (a thermal printer's is about 0.2-0.3 mm).
 TRACE_WIDTH_MM = 0.25
@@ -44,14 +45,6 @@ LABEL_HEIGHT_MM = 3.5
 LABEL_MIN_PX = 9
 NOT_RESTING = (f"Not a resting 12-lead record: the 12-lead page needs the leads I-V6 "
                f"and at most {MAX_RESTING_S:.0f} s.")
-
-
-def _screen_pixels_per_mm(widget: QWidget) -> float:
-    # Imported here: the main window imports this module, so importing it at the
-    # top would be a cycle.
-    from beatscope.ui.main_window import screen_pixels_per_mm
-
-    return screen_pixels_per_mm(widget)
 
 
 def _pen(color: str, width_px: float) -> QPen:
@@ -226,7 +219,7 @@ class TwelveLeadView(QWidget):
         super().showEvent(event)
         if self._fixed_pixels_per_mm is None and self.page is not None:
             # the window may have moved to a screen of another density since
-            if _screen_pixels_per_mm(self) != self.pixels_per_mm:
+            if screen_pixels_per_mm(self) != self.pixels_per_mm:
                 self._repaint_page()
 
     def lead_labels(self) -> list[str]:
@@ -237,7 +230,7 @@ class TwelveLeadView(QWidget):
 
     def _repaint_page(self) -> None:
         page, record = self.page, self.record
-        self.pixels_per_mm = self._fixed_pixels_per_mm or _screen_pixels_per_mm(self)
+        self.pixels_per_mm = self._fixed_pixels_per_mm or screen_pixels_per_mm(self)
         self.paper.show_page(record, page, self.pixels_per_mm)
         shown_end = min(page.end_s, record.duration_s)
         self.caption.setText(
