@@ -25,7 +25,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Record
+from beatscope.io.record import Record, age_at, note_ignored_fs
 from beatscope.io.units import mv_factor
 
 ROOT_TAG = "AnnotatedECG"
@@ -165,8 +165,7 @@ def read_aecg(path: Path, fs: float | None = None) -> Record:
                           "(sampling rate unknown)")
     if not leads:
         raise RecordError(f"{path}: the aECG sequence set holds no lead")
-    if fs is not None and float(fs) != rate:
-        notes.append(f"--fs {float(fs):g} ignored: the file says {rate:g} Hz")
+    note_ignored_fs(notes, fs, rate)
     length = min(len(lead) for lead in leads)
     if any(len(lead) != length for lead in leads):
         notes.append(f"aECG leads of different lengths cut to the shortest ({length} samples)")
@@ -221,7 +220,7 @@ def _patient_fields(root: Element, start: _dt.datetime | None) -> dict[str, str]
     born = _timestamp(_child(person, "birthTime"))
     if born is not None:
         out["birthdate"] = born.date().isoformat()
-        if start is not None and start >= born:
-            out["age"] = str(start.year - born.year
-                             - ((start.month, start.day) < (born.month, born.day)))
+        age = age_at(born, start)
+        if age is not None:
+            out["age"] = age
     return out

@@ -33,7 +33,7 @@ from pydicom.waveforms.numpy_handler import WAVEFORM_DTYPES, multiplex_array
 
 from beatscope.errors import RecordError
 from beatscope.io.leads import STANDARD_LEADS, normalise_lead_name
-from beatscope.io.record import Record
+from beatscope.io.record import Record, age_at, note_ignored_fs
 from beatscope.io.twelve_lead import canonical_lead_name
 from beatscope.io.units import mv_factor
 
@@ -197,8 +197,7 @@ def _read(path: Path, fs: float | None) -> Record:
               for i, g in enumerate(groups) if i != chosen]
     if others:
         notes.append(f"DICOM: multiplex group(s) not read: {', '.join(others)}")
-    if fs is not None and float(fs) != rate:
-        notes.append(f"--fs {float(fs):g} ignored: the file says {rate:g} Hz")
+    note_ignored_fs(notes, fs, rate)
 
     names: list[str] = []
     kept: list[int] = []
@@ -283,7 +282,6 @@ def _patient_fields(ds: Dataset, start: _dt.datetime | None) -> dict[str, str]:
     age = re.fullmatch(r"0*(\d+)([DWMY])", str(ds.get("PatientAge", "") or "").strip())
     if age is not None and age.group(2) == "Y":
         out["age"] = age.group(1)
-    elif born is not None and start is not None and start >= born:
-        out["age"] = str(start.year - born.year
-                         - ((start.month, start.day) < (born.month, born.day)))
+    elif (age := age_at(born, start)) is not None:
+        out["age"] = age
     return out

@@ -9,6 +9,7 @@ common one are dropped, with a note in ``comments``.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pyedflib
 
 from beatscope.errors import RecordError
 from beatscope.io.leads import is_ecg_label
-from beatscope.io.record import Record
+from beatscope.io.record import Record, age_at, note_ignored_fs
 from beatscope.io.units import convert_to_mv, is_voltage
 
 _FILETYPES = {0: "EDF", 1: "EDF+", 2: "BDF", 3: "BDF+"}
@@ -58,8 +59,7 @@ def read_edf(path: Path, fs: float | None = None) -> Record:
             comments.append(f"ECG channel(s) {', '.join(dropped)} dropped: sampled at another "
                             f"rate than {common_fs:g} Hz")
         chosen = [i for i in chosen if rates[i] == common_fs]
-        if fs is not None and float(fs) != common_fs:
-            comments.append(f"--fs {float(fs):g} ignored: the file says {common_fs:g} Hz")
+        note_ignored_fs(comments, fs, common_fs)
         length = min(int(reader.getNSamples()[i]) for i in chosen)
         signals = np.empty((length, len(chosen)), dtype=np.float32)
         for col, i in enumerate(chosen):
@@ -100,13 +100,12 @@ def _patient_fields(reader, start) -> dict[str, str]:
             continue
         if value and value.upper() != "X":
             out[key] = value.replace("_", " ")
-    if "birthdate" in out and start is not None:
+    if "birthdate" in out:
         try:
-            import datetime as _dt
-
             born = _dt.datetime.strptime(out["birthdate"], "%d %b %Y")
-            out["age"] = str(start.year - born.year - ((start.month, start.day)
-                                                       < (born.month, born.day)))
         except ValueError:
-            pass
+            born = None
+        age = age_at(born, start)
+        if age is not None:
+            out["age"] = age
     return out

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Annotations, Record
+from beatscope.io.record import Annotations, Record, age_at, note_ignored_fs
 
 ISHNE_MAGIC = b"ISHNE1.0"
 ANN_MAGIC = b"ANN  1.0"
@@ -182,8 +182,7 @@ def read_ishne(path: Path, fs: float | None = None) -> Record:
     rate = int(header["sampling_rate"])
     if rate <= 0:
         raise RecordError(f"{path}: sampling rate {rate} Hz in the ISHNE header is not valid")
-    if fs is not None and float(fs) != rate:
-        notes.append(f"--fs {float(fs):g} ignored: the file says {rate} Hz")
+    note_ignored_fs(notes, fs, rate)
     resolution = header["resolution_nv"][:n_leads].astype(np.float64)
     if (resolution <= 0).any():
         raise RecordError(f"{path}: lead resolution(s) {resolution.astype(int).tolist()} nV "
@@ -256,9 +255,9 @@ def _patient_fields(header: np.void, start: _dt.datetime | None) -> dict[str, st
     born = _date(header["birth_date"])
     if born is not None:
         out["birthdate"] = born.isoformat()
-        if start is not None and start.date() >= born:
-            out["age"] = str(start.year - born.year
-                             - ((start.month, start.day) < (born.month, born.day)))
+        age = age_at(born, start)
+        if age is not None:
+            out["age"] = age
     return out
 
 

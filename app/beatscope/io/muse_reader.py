@@ -33,7 +33,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Record
+from beatscope.io.record import Record, age_at, note_ignored_fs
 from beatscope.io.twelve_lead import STANDARD_ORDER, canonical_lead_name
 from beatscope.io.units import mv_factor
 
@@ -183,8 +183,7 @@ def read_muse(path: Path, fs: float | None = None) -> Record:
     waveform = _rhythm_waveform(root, path, notes)
     rate = _sampling_rate(waveform, path)
     names, signals = _twelve_leads(_read_leads(waveform, path, notes), path, notes)
-    if fs is not None and float(fs) != rate:
-        notes.append(f"--fs {float(fs):g} ignored: the file says {rate:g} Hz")
+    note_ignored_fs(notes, fs, rate)
     test = root.find("TestDemographics")
     start = _date_time(_text(test, "AcquisitionDate"), _text(test, "AcquisitionTime"))
     return Record(
@@ -242,7 +241,6 @@ def _patient_fields(demographics: Element | None, start: _dt.datetime | None) ->
     age = _text(demographics, "PatientAge")
     if age.isdigit() and _text(demographics, "AgeUnits").upper() in ("", "YEARS"):
         out["age"] = str(int(age))
-    elif born is not None and start is not None and start.date() >= born:
-        out["age"] = str(start.year - born.year
-                         - ((start.month, start.day) < (born.month, born.day)))
+    elif (age := age_at(born, start)) is not None:
+        out["age"] = age
     return out

@@ -32,7 +32,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Record
+from beatscope.io.record import Record, age_at, note_ignored_fs
 from beatscope.io.twelve_lead import LIMB_LEADS, STANDARD_ORDER, canonical_lead_name
 from beatscope.io.validate import check_fs
 from beatscope.io.xli import XliError, xli_decode
@@ -204,8 +204,7 @@ def read_philips(path: Path, fs: float | None = None) -> Record:
     labels = _lead_labels(waves, signal, path)
 
     counts = _decode_leads(waves, labels, n_samples, path, notes)
-    if fs is not None and float(fs) != rate:
-        notes.append(f"--fs {float(fs):g} ignored: the file says {rate:g} Hz")
+    note_ignored_fs(notes, fs, rate)
     acquisition = _child(root, "dataacquisition")
     start = _date_time(acquisition)
     return Record(
@@ -257,7 +256,6 @@ def _patient_fields(general: Element | None, start: _dt.datetime | None) -> dict
     years = _text(general, "age", "years")
     if years.isdigit():
         out["age"] = str(int(years))
-    elif born is not None and start is not None and start.date() >= born:
-        out["age"] = str(start.year - born.year
-                         - ((start.month, start.day) < (born.month, born.day)))
+    elif (age := age_at(born, start)) is not None:
+        out["age"] = age
     return out

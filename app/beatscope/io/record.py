@@ -87,3 +87,23 @@ class Record:
             "start_datetime": self.start_datetime.isoformat() if self.start_datetime else None,
             "has_reference_annotations": self.annotations is not None,
         }
+
+
+def age_at(born: _dt.date | None, start: _dt.date | None) -> str | None:
+    """Whole years from ``born`` to ``start`` (dates or datetimes), as the patient
+    field ``age`` holds it; None when either is unknown or the birth is after the
+    recording (a wrong date in the file, not an age)."""
+    if born is None or start is None:
+        return None
+    born = born.date() if isinstance(born, _dt.datetime) else born
+    start = start.date() if isinstance(start, _dt.datetime) else start
+    if start < born:
+        return None
+    return str(start.year - born.year - ((start.month, start.day) < (born.month, born.day)))
+
+
+def note_ignored_fs(notes: list[str], fs: float | None, rate: float) -> None:
+    """A reader whose file states its sampling rate notes a different ``--fs``."""
+    if fs is not None and float(fs) != float(rate):
+        notes.append(f"--fs {float(fs):g} ignored: the file says {float(rate):g} Hz")
+
