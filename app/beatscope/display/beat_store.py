@@ -53,11 +53,8 @@ class BeatStore:
         store = cls(fs)
         store._sample = live.sample.copy()
         store._label = live.label.astype("<U1")
-        p = live.probability
-        index = np.argmax(live.model_label[:, None] == np.asarray(AAMI_CLASSES)[None, :], axis=1)
-        store._prob = p[np.arange(len(live)), index].astype(np.float32)
-        store._edited = live.inserted | ((live.reviewer_label != "")
-                                         & (live.reviewer_label != live.model_label))
+        store._prob = _probability_of(live.model_label, live.probability)
+        store._edited = live.edited
         store._n = len(live)
         return store
 
@@ -84,11 +81,7 @@ class BeatStore:
         if probabilities is None:
             self._prob[self._n:end] = np.nan
         else:
-            labels = np.asarray(labels)
-            index = np.zeros(m, np.int64)
-            for k, cls in enumerate(AAMI_CLASSES):  # vectorised: 100k beats in ~1 ms
-                index[labels == cls] = k
-            self._prob[self._n:end] = np.asarray(probabilities)[np.arange(m), index]
+            self._prob[self._n:end] = _probability_of(labels, probabilities)
         self._n = end
 
     def in_range(self, t0: float, t1: float) -> slice:
@@ -119,3 +112,12 @@ class BeatStore:
             new = np.empty(capacity, old.dtype)
             new[: self._n] = old[: self._n]
             setattr(self, name, new)
+
+
+def _probability_of(labels, probabilities) -> np.ndarray:
+    """Each beat's probability of its own label, from its (n, 5) class vector."""
+    labels = np.asarray(labels)
+    index = np.zeros(len(labels), np.int64)
+    for k, cls in enumerate(AAMI_CLASSES):  # vectorised: 100k beats in ~1 ms
+        index[labels == cls] = k
+    return np.asarray(probabilities)[np.arange(len(labels)), index].astype(np.float32)

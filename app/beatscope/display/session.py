@@ -183,10 +183,8 @@ class ViewerSession:
         shown = self.beats.sample[at] == samples
         index = at[shown]
         source = self.review.store.index_of(samples[shown])
-        edited = rows.inserted[source] | ((rows.reviewer_label[source] != "")
-                                          & (rows.reviewer_label[source]
-                                             != rows.model_label[source]))
-        self.beats.set_labels(index, rows.label[source], edited)
+        changed = rows.take(source)
+        self.beats.set_labels(index, changed.label, changed.edited)
         self.events.labels_changed.emit(index)
         self.events.review_changed.emit()
 

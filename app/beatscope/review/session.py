@@ -60,9 +60,7 @@ class Disagreement:
 
 def disagreements(rows: BeatRows) -> list[Disagreement]:
     """Every beat whose reviewed state differs from the model's, in time order."""
-    relabelled = ((rows.reviewer_label != "") & (rows.reviewer_label != rows.model_label)
-                  & ~rows.inserted & ~rows.deleted)
-    which = np.flatnonzero(relabelled | rows.inserted | rows.deleted)
+    which = np.flatnonzero(rows.edited | rows.deleted)
     label = rows.label
     out = []
     for i in which.tolist():

@@ -71,6 +71,16 @@ class BeatRows:
         """The current label: the reviewer's where given, else the model's."""
         return np.where(self.reviewer_label != "", self.reviewer_label, self.model_label)
 
+    @property
+    def relabelled(self) -> np.ndarray:
+        """True where the reviewer's label differs from the model's."""
+        return (self.reviewer_label != "") & (self.reviewer_label != self.model_label)
+
+    @property
+    def edited(self) -> np.ndarray:
+        """True where the reviewer relabelled or inserted the beat (what the views mark)."""
+        return self.inserted | self.relabelled
+
 
 #: BeatRows' column names, in order (``dataclasses.fields`` is slow on a hot path).
 COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(BeatRows))
@@ -139,9 +149,7 @@ class ReviewStore:
 
     def changed(self) -> np.ndarray:
         """Boolean per beat: the review changed it (relabelled, inserted or deleted)."""
-        r = self._rows
-        relabelled = (r.reviewer_label != "") & (r.reviewer_label != r.model_label)
-        return relabelled | r.inserted | r.deleted
+        return self._rows.edited | self._rows.deleted
 
     def counts(self, reviewed: bool = True) -> dict[str, int]:
         """Beats per class, deleted beats left out; ``reviewed=False``: the model's view
