@@ -69,6 +69,18 @@ class Command:
         """Samples whose saved state this command changes (for the journal)."""
         return self.before.sample if self.before is not None else np.zeros(0, np.int64)
 
+    def _change(self, store: ReviewStore, change) -> None:
+        """The one way an edit of existing beats is done: keep their state in
+        ``before``, let ``change`` edit a stamped copy, put the copy in the store."""
+        self.before = store.snapshot(self.samples)
+        after = _stamped(self.before.copy(), self.stamp)
+        change(after)
+        store.put(after)
+
+
+def _count(n: int, noun: str = "beat") -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
 
 def _stamped(rows: BeatRows, stamp: Stamp) -> BeatRows:
     rows.reviewer[:] = stamp.reviewer
@@ -90,54 +102,60 @@ class Relabel(Command):
             raise ValueError(f"a relabel's source is reviewer or propagated, not {source!r}")
         self.source = source
         self.stamp = stamp or Stamp()
-        self.text = f"relabel {len(self.samples)} beat{'s' * (len(self.samples) != 1)}"
+        self.text = f"relabel {_count(len(self.samples))}"
 
     def do(self, store: ReviewStore) -> None:
-        self.before = store.snapshot(self.samples)
-        olds = sorted(set(self.before.label.tolist()))
-        self.text = (f"relabel {len(self.samples)} beat{'s' * (len(self.samples) != 1)} "
-                     f"{'/'.join(olds)} \u2192 {self.label}")
-        after = _stamped(self.before.copy(), self.stamp)
-        after.reviewer_label[:] = self.label
-        after.source[:] = SOURCES.index(self.source)
-        store.put(after)
+        def relabel(after: BeatRows) -> None:
+            olds = sorted(set(self.before.label.tolist()))
+            self.text = (f"relabel {_count(len(self.samples))} {'/'.join(olds)} "
+                         f"\u2192 {self.label}")
+            after.reviewer_label[:] = self.label
+            after.source[:] = SOURCES.index(self.source)
+        self._change(store, relabel)
 
 
-class DeleteBeats(Command):
-    """Mark beats as not beats (false detections); they stay in the store, flagged."""
+class _SetDeleted(Command):
+    """Deleting and restoring beats: the same edit of the ``deleted`` flag."""
 
-    kind = "delete"
+    deleted: bool
 
     def __init__(self, beats, stamp: Stamp | None = None):
         self.samples = _samples(beats)
         self.stamp = stamp or Stamp()
-        self.text = f"delete {len(self.samples)} beat{'s' * (len(self.samples) != 1)}"
+        self.text = self._describe(len(self.samples))
+
+    @staticmethod
+    def _describe(n: int) -> str:
+        raise NotImplementedError
 
     def do(self, store: ReviewStore) -> None:
-        self.before = store.snapshot(self.samples)
-        after = _stamped(self.before.copy(), self.stamp)
-        after.deleted[:] = True
-        after.source[:] = SOURCES.index("reviewer")
-        store.put(after)
+        def flag(after: BeatRows) -> None:
+            after.deleted[:] = self.deleted
+            after.source[:] = SOURCES.index("reviewer")
+        self._change(store, flag)
 
 
-class RestoreBeats(Command):
+class DeleteBeats(_SetDeleted):
+    """Mark beats as not beats (false detections); they stay in the store, flagged."""
+
+    kind = "delete"
+    deleted = True
+
+    @staticmethod
+    def _describe(n: int) -> str:
+        return f"delete {_count(n)}"
+
+
+class RestoreBeats(_SetDeleted):
     """Take back a deletion: the beats are beats after all (a reviewer inserting a beat
     where one was deleted restores it, with its model call)."""
 
     kind = "restore"
+    deleted = False
 
-    def __init__(self, beats, stamp: Stamp | None = None):
-        self.samples = _samples(beats)
-        self.stamp = stamp or Stamp()
-        self.text = f"restore {len(self.samples)} deleted beat{'s' * (len(self.samples) != 1)}"
-
-    def do(self, store: ReviewStore) -> None:
-        self.before = store.snapshot(self.samples)
-        after = _stamped(self.before.copy(), self.stamp)
-        after.deleted[:] = False
-        after.source[:] = SOURCES.index("reviewer")
-        store.put(after)
+    @staticmethod
+    def _describe(n: int) -> str:
+        return f"restore {_count(n, 'deleted beat')}"
 
 
 class InsertBeat(Command):
@@ -186,10 +204,9 @@ class SetNote(Command):
         self.text = "clear note" if not self.note else "note"
 
     def do(self, store: ReviewStore) -> None:
-        self.before = store.snapshot(self.samples)
-        after = _stamped(self.before.copy(), self.stamp)
-        after.note[:] = self.note
-        store.put(after)
+        def annotate(after: BeatRows) -> None:
+            after.note[:] = self.note
+        self._change(store, annotate)
 
 
 class SetTextNote(Command):
