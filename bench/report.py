@@ -28,7 +28,7 @@ def one(path: Path, cache: Path | None, folder: Path, keep: Path | None) -> dict
     import numpy as np
     import pypdf
 
-    from beatscope.report.model import build_report
+    from beatscope.report.model import build_report, counted_beats
     from beatscope.report.pdf import render_pdf
     from beatscope.review.session import ReviewSession
     from review_viewer import analysed
@@ -41,10 +41,9 @@ def one(path: Path, cache: Path | None, folder: Path, keep: Path | None) -> dict
     t = time.perf_counter()
     report = build_report(record, result, review)
     model_s = time.perf_counter() - t
-    rows = review.store.rows
-    keep_rows = ~rows.deleted
+    samples, labels, _ = counted_beats(result, review)
     t = time.perf_counter()
-    data = render_pdf(report, record, rows.sample[keep_rows], rows.label[keep_rows])
+    data = render_pdf(report, record, samples, labels)
     render_s = time.perf_counter() - t
     review.close()
     if keep is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from beatscope.report.model import Report, build_report
+from beatscope.report.model import Report, build_report, counted_beats
 
 
 def report_pdf(record, result, review=None, *, rhythm: dict | None = None,
@@ -14,12 +14,7 @@ def report_pdf(record, result, review=None, *, rhythm: dict | None = None,
     from beatscope.report.pdf import render_pdf
 
     report = build_report(record, result, review, rhythm, deidentify)
-    if review is not None:
-        rows = review.store.rows
-        keep = ~rows.deleted
-        samples, labels = rows.sample[keep], rows.label[keep]
-    else:
-        samples, labels = result.beats.sample, result.beats.label
+    samples, labels, _ = counted_beats(result, review)
     return report, render_pdf(report, record, samples, labels, paper,
                               twelve_lead=_twelve_lead_page(record))
 

@@ -85,7 +85,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
-def _beats(result, review) -> tuple[np.ndarray, np.ndarray, str]:
+def counted_beats(result, review) -> tuple[np.ndarray, np.ndarray, str]:
+    """(samples, labels, "reviewed"|"model"): the beats the report counts and letters."""
     if review is not None:
         rows = review.store.rows
         keep = ~rows.deleted
@@ -122,7 +123,7 @@ def build_report(record, result, review=None, rhythm: dict | None = None,
     """The report of ``record`` analysed as ``result``; ``review``: its
     ReviewSession (or None); ``rhythm``: the findings on screen (default: derived
     again on the reviewed beats when the review changed any, else the analysis's)."""
-    samples, labels, source = _beats(result, review)
+    samples, labels, source = counted_beats(result, review)
     fs, duration = float(record.fs), float(record.duration_s)
     inputs = getattr(result, "rhythm_inputs", None)
     if rhythm is None:
