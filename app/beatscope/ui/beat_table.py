@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -36,13 +35,16 @@ from PySide6.QtWidgets import (
 from beatscope.aami import AAMI_CLASSES
 from beatscope.display import BeatStore, ViewerSession, format_clock
 from beatscope.ui import theme
+from beatscope.ui.table_model import ColumnsTableModel
 
 COLUMNS = ("Time", "Class", "Prob.", "RR (ms)")
 ALL = "All"
 EDITED_MARK = " \u270e"  # a pencil: the reviewer changed this beat
 
 
-class BeatTableModel(QAbstractTableModel):
+class BeatTableModel(ColumnsTableModel):
+    columns = COLUMNS
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.beats: BeatStore | None = None
@@ -99,16 +101,8 @@ class BeatTableModel(QAbstractTableModel):
         return row if row < len(self.rows) and self.rows[row] == beat else None
 
     # --- Qt model API
-    def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt API)
-        return 0 if parent is not None and parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=None) -> int:  # noqa: N802 (Qt API)
-        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.beats is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -27,13 +27,16 @@ from PySide6.QtWidgets import (
 
 from beatscope.display import ViewerSession, format_clock
 from beatscope.review.session import Disagreement, group_counts
+from beatscope.ui.table_model import ColumnsTableModel
 
 COLUMNS = ("Time", "Change", "Reviewer", "Edited", "Note")
 ALL_GROUPS = "All disagreements"
 NOT_FOUND = "not found by the new analysis"
 
 
-class DisagreementModel(QAbstractTableModel):
+class DisagreementModel(ColumnsTableModel):
+    columns = COLUMNS
+
     def __init__(self, fs: float = 1.0, parent=None):
         super().__init__(parent)
         self.items: list[Disagreement] = []
@@ -44,16 +47,8 @@ class DisagreementModel(QAbstractTableModel):
         self.items, self.fs = items, fs
         self.endResetModel()
 
-    def rowCount(self, parent=None) -> int:  # noqa: N802 (Qt API)
-        return 0 if parent is not None and parent.isValid() else len(self.items)
-
-    def columnCount(self, parent=None) -> int:  # noqa: N802 (Qt API)
-        return 0 if parent is not None and parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    def _row_count(self) -> int:
+        return len(self.items)
 
     def data(self, index: QModelIndex, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
