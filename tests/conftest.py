@@ -70,3 +70,43 @@ def refused_quickly(path: Path, match: str) -> str:
     msg = str(err.value)
     assert "\n" not in msg and "Traceback" not in msg and path.name in msg
     return msg
+
+
+def copy_record(name: str, folder: Path) -> Path:
+    """A copy of the excerpt ``tests/data/name`` (header, signals, reference beats) in
+    ``folder`` (made if needed): its header's path."""
+    import shutil
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for ext in ("hea", "dat", "atr"):
+        shutil.copy(DATA / f"{name}.{ext}", folder / f"{name}.{ext}")
+    return folder / f"{name}.hea"
+
+
+#: How long a test waits for an excerpt's analysis in the window.
+ANALYSIS_TIMEOUT_MS = 120_000
+
+
+def make_window(qtbot, settings):
+    """A MainWindow on ``settings``, shown and exposed, 1400 x 900."""
+    from beatscope.ui.main_window import MainWindow  # Qt only for the tests that ask
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def close_window(w) -> None:
+    """Stop the window's analyses and close it (its review's lock goes with it)."""
+    w.runner.cancel()
+    w.runner.wait_idle(60_000)
+    w.close()
+
+
+def open_and_wait(qtbot, w, path: Path) -> None:
+    """Open ``path`` in the window and wait for its analysis to finish."""
+    with qtbot.waitSignal(w.analysis_finished, timeout=ANALYSIS_TIMEOUT_MS):
+        w.open_path(path)

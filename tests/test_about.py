@@ -11,6 +11,7 @@ from importlib import metadata
 from beatscope import __version__
 from beatscope.about import about_text, version_line
 from beatscope.weights_location import beat_weights_dir, rhythm_weights_dir
+from conftest import close_window
 
 
 def test_one_version_from_the_package_metadata():
@@ -50,6 +51,4 @@ def test_help_about_shows_it_in_the_window(qtbot, tmp_path):
     about.trigger()  # as a click on the menu item does
     assert w.about_box.isVisible() and w.about_box.text() == about_text()
     w.about_box.close()
-    w.runner.cancel()
-    w.runner.wait_idle(30_000)
-    w.close()
+    close_window(w)

@@ -38,6 +38,13 @@ def model_rows(n: int = 50, seed: int = 0) -> BeatRows:
     return BeatRows.from_model(sample, label, prob)
 
 
+def new_review(path, rows: BeatRows) -> tuple[ReviewDatabase, ReviewStore]:
+    """A review database at ``path`` with ``rows`` as its analysis, and its store."""
+    db = ReviewDatabase.open(path, "fp", FS)
+    db.save_analysis(rows.sample, rows.model_label, rows.probability)
+    return db, ReviewStore(FS, db.load_rows())
+
+
 def same_rows(a: BeatRows, b: BeatRows) -> bool:
     for f in fields(BeatRows):
         x, y = getattr(a, f.name), getattr(b, f.name)
@@ -129,9 +136,7 @@ def test_store_counts_and_changes():
 def test_database_round_trip_restores_the_review_and_its_history(tmp_path):
     path = tmp_path / "r.beatscope.sqlite"
     rows = model_rows(200)
-    db = ReviewDatabase.open(path, "fp", FS)
-    db.save_analysis(rows.sample, rows.model_label, rows.probability)
-    store = ReviewStore(FS, db.load_rows())
+    db, store = new_review(path, rows)
     stack = db.stack(store)
     for c in commands(store):
         stack.push(c)
@@ -180,10 +185,8 @@ def test_database_refuses_other_recordings_newer_schemas_and_garbage(tmp_path):
 
 def test_a_second_opener_is_refused_in_one_line_and_the_first_keeps_editing(tmp_path):
     path = tmp_path / "r.sqlite"
-    db = ReviewDatabase.open(path, "fp", FS)
     rows = model_rows()
-    db.save_analysis(rows.sample, rows.model_label, rows.probability)
-    store = ReviewStore(FS, db.load_rows())
+    db, store = new_review(path, rows)
     stack = db.stack(store)
     stack.push(Relabel(store.sample[[0]], "V"))
     with pytest.raises(ReviewDatabaseError, match="open in another window") as err:
@@ -213,10 +216,8 @@ class FullDisk:
 
 
 def test_an_edit_that_cannot_be_saved_is_not_applied_nor_announced(tmp_path):
-    db = ReviewDatabase.open(tmp_path / "r.sqlite", "fp", FS)
     rows = model_rows()
-    db.save_analysis(rows.sample, rows.model_label, rows.probability)
-    store = ReviewStore(FS, db.load_rows())
+    db, store = new_review(tmp_path / "r.sqlite", rows)
     journal = FullDisk(db)
     stack = CommandStack(store, journal)
     stack.push(Relabel(store.sample[[0]], "V"))
@@ -243,10 +244,8 @@ def test_an_edit_that_cannot_be_saved_is_not_applied_nor_announced(tmp_path):
 
 def test_a_version_1_review_is_migrated_and_keeps_its_edits(tmp_path):
     path = tmp_path / "r.sqlite"
-    db = ReviewDatabase.open(path, "fp", FS)
     rows = model_rows()
-    db.save_analysis(rows.sample, rows.model_label, rows.probability)
-    store = ReviewStore(FS, db.load_rows())
+    db, store = new_review(path, rows)
     db.stack(store).push(Relabel(store.sample[[2]], "V"))
     db.close()
     # as schema 1 had it: no notes table, and the history's saved rows inside its JSON
@@ -304,10 +303,8 @@ def test_notes_on_the_record_and_an_episode_undo_redo_and_persist(tmp_path):
     from beatscope.review.commands import episode_key
 
     path = tmp_path / "r.sqlite"
-    db = ReviewDatabase.open(path, "fp", FS)
     rows = model_rows()
-    db.save_analysis(rows.sample, rows.model_label, rows.probability)
-    store = ReviewStore(FS, db.load_rows())
+    db, store = new_review(path, rows)
     stack = db.stack(store)
     heard = []
     store.events.note_changed.connect(heard.append)
@@ -341,9 +338,7 @@ def test_a_band_edit_of_many_beats_undoes_after_reopening(tmp_path):
     path = tmp_path / "r.sqlite"
     rows = model_rows(400)
     rows.note[5] = "kept"
-    db = ReviewDatabase.open(path, "fp", FS)
-    db.save_analysis(rows.sample, rows.model_label, rows.probability)
-    store = ReviewStore(FS, db.load_rows())
+    db, store = new_review(path, rows)
     stack = db.stack(store)
     stack.push(SetNote(store.sample[[5]], "kept"))
     stack.push(Relabel(store.sample[:3 * BLOB_ROWS], "F", Stamp("dr. b", 1.0)))  # a blob

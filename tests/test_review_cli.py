@@ -4,7 +4,6 @@ read back with ``wfdb.rdann`` and the ``csv`` module."""
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import wfdb
 from beatscope.cli.main import main
 from beatscope.io import load_record
 from beatscope.review.sidecar import FOLDER_ENV, open_review, review_path
+from conftest import copy_record
 
 DATA = Path(__file__).parent / "data"
 
@@ -25,9 +25,7 @@ def reviews_beside_the_record(monkeypatch):
 
 @pytest.fixture()
 def record_copy(tmp_path) -> Path:
-    for ext in ("hea", "dat", "atr"):
-        shutil.copy(DATA / f"mitdb_119.{ext}", tmp_path / f"mitdb_119.{ext}")
-    return tmp_path / "mitdb_119.hea"
+    return copy_record("mitdb_119", tmp_path)
 
 
 def write_edits(path: Path, rows: list[tuple]) -> Path:

@@ -18,8 +18,8 @@ from beatscope.aami import AAMI_CLASSES  # noqa: E402
 from beatscope.display import Phase  # noqa: E402
 from beatscope.ui.main_window import MainWindow  # noqa: E402
 from beatscope.ui.settings import Preferences, Settings  # noqa: E402
+from conftest import ANALYSIS_TIMEOUT_MS, close_window, make_window, open_and_wait  # noqa: E402
 
-ANALYSIS_TIMEOUT_MS = 120_000
 SAMPLE = Path(__file__).parents[1] / "resources" / "samples" / "mitdb_208_10min.hea"
 
 
@@ -30,20 +30,9 @@ def settings(tmp_path) -> Settings:
 
 @pytest.fixture
 def window(qtbot, settings):
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
+    w = make_window(qtbot, settings)
     yield w
-    w.runner.cancel()
-    w.runner.wait_idle(60_000)
-    w.close()
-
-
-def open_and_wait(qtbot, window: MainWindow, path: Path) -> None:
-    with qtbot.waitSignal(window.analysis_finished, timeout=ANALYSIS_TIMEOUT_MS):
-        window.open_path(path)
+    close_window(w)
 
 
 def test_open_analyse_paint_marks_match_analysis(qtbot, window, data_dir):

@@ -4,7 +4,6 @@ the rhythm findings following the edits; a review that cannot be opened."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +23,14 @@ from beatscope.review.fingerprint import record_fingerprint  # noqa: E402
 from beatscope.review.sidecar import review_path  # noqa: E402
 from beatscope.ui.main_window import MainWindow  # noqa: E402
 from beatscope.ui.settings import Preferences, Settings  # noqa: E402
+from conftest import (  # noqa: E402
+    ANALYSIS_TIMEOUT_MS,
+    close_window,
+    copy_record,
+    make_window,
+    open_and_wait,
+)
 
-TIMEOUT_MS = 120_000
 ALT, CTRL = Qt.KeyboardModifier.AltModifier, Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 
@@ -37,31 +42,11 @@ def settings(tmp_path) -> Settings:
     return s
 
 
-def make_window(qtbot, settings) -> MainWindow:
-    w = MainWindow(settings)
-    qtbot.addWidget(w)
-    w.resize(1400, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
-def close(w: MainWindow) -> None:
-    w.runner.cancel()
-    w.runner.wait_idle(60_000)
-    w.close()
-
-
 @pytest.fixture
 def window(qtbot, settings):
     w = make_window(qtbot, settings)
     yield w
-    close(w)
-
-
-def open_and_wait(qtbot, w: MainWindow, path: Path) -> None:
-    with qtbot.waitSignal(w.analysis_finished, timeout=TIMEOUT_MS):
-        w.open_path(path)
+    close_window(w)
 
 
 def strip_point(w: MainWindow, t: float, lead: int = 0):
@@ -198,7 +183,7 @@ def test_insert_a_missed_beat_snapped_and_classified_then_undo(qtbot, window, da
     qtbot.keyClick(window, Qt.Key.Key_Delete)
     n = len(s.beats)
     point_at(qtbot, window, MISSED_208 / fs - 0.04)  # 40 ms off, as a hurried click is
-    with qtbot.waitSignal(window.review_actions.call_signals.done, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.review_actions.call_signals.done, timeout=ANALYSIS_TIMEOUT_MS):
         qtbot.keyClick(window, Qt.Key.Key_Insert)
     store = s.review.store
     inserted = store.rows.take(store.rows.inserted)
@@ -248,7 +233,7 @@ def test_edits_are_saved_as_made_and_back_with_their_history_on_reopening(qtbot,
     s.select_many(v.tolist())
     qtbot.keyClick(w, Qt.Key.Key_F, ALT)
     samples = s.beats.sample[v].copy()
-    close(w)
+    close_window(w)
     w = make_window(qtbot, settings)  # a new window: the record is analysed again
     open_and_wait(qtbot, w, data_dir / "mitdb_119.hea")
     s = w.session
@@ -256,7 +241,7 @@ def test_edits_are_saved_as_made_and_back_with_their_history_on_reopening(qtbot,
     assert w.review_actions.undo_action.text() == "Undo relabel 3 beats V \u2192 F"
     qtbot.keyClick(w, Qt.Key.Key_Z, CTRL)
     assert s.beats.label[np.searchsorted(s.beats.sample, samples)].tolist() == ["V"] * 3
-    close(w)
+    close_window(w)
 
 
 def test_rhythm_findings_follow_the_reviewers_labels(qtbot, window, data_dir):
@@ -294,10 +279,7 @@ def test_a_review_locked_elsewhere_or_corrupt_gives_one_line_and_the_beats_still
     other.close()
     # a file that is not a review: refused, left as it was, the record still opens
     monkeypatch.delenv("BEATSCOPE_REVIEW_DIR")
-    folder = tmp_path / "records"
-    folder.mkdir()
-    for ext in ("hea", "dat", "atr"):
-        shutil.copy(data_dir / f"mitdb_100.{ext}", folder)
+    folder = copy_record("mitdb_100", tmp_path / "records").parent
     junk = folder / "mitdb_100.beatscope.sqlite"
     junk.write_bytes(b"somebody's notes, not a database" * 50)
     open_and_wait(qtbot, window, folder / "mitdb_100.hea")
@@ -312,10 +294,7 @@ def test_a_record_in_a_read_only_folder_keeps_its_review_in_the_user_folder(
 
     monkeypatch.delenv("BEATSCOPE_REVIEW_DIR")
     monkeypatch.setattr(main_window, "user_review_dir", lambda: tmp_path / "user-data")
-    folder = tmp_path / "archive"
-    folder.mkdir()
-    for ext in ("hea", "dat", "atr"):
-        shutil.copy(data_dir / f"mitdb_100.{ext}", folder)
+    folder = copy_record("mitdb_100", tmp_path / "archive").parent
     folder.chmod(0o555)
     import beatscope.review.sidecar as sidecar
 
@@ -384,10 +363,7 @@ def test_an_edit_that_cannot_be_saved_says_so_and_changes_nothing(qtbot, window,
 def test_a_review_of_another_recording_is_set_aside_on_request(qtbot, window, data_dir,
                                                              tmp_path, monkeypatch):
     monkeypatch.delenv("BEATSCOPE_REVIEW_DIR")
-    folder = tmp_path / "records"
-    folder.mkdir()
-    for ext in ("hea", "dat", "atr"):
-        shutil.copy(data_dir / f"mitdb_100.{ext}", folder)
+    folder = copy_record("mitdb_100", tmp_path / "records").parent
     sidecar = folder / "mitdb_100.beatscope.sqlite"
     ReviewDatabase.open(sidecar, "some other recording", 360.0).close()
     before = sidecar.read_bytes()
@@ -409,7 +385,7 @@ def test_a_review_of_another_recording_is_set_aside_on_request(qtbot, window, da
 def test_reanalysis_keeps_the_review_and_a_cancelled_one_too(qtbot, window, data_dir):
     s, v, sample = open_and_select_a_pvc(qtbot, window, data_dir, 2)
     qtbot.keyClick(window, Qt.Key.Key_N, ALT)
-    with qtbot.waitSignal(window.analysis_finished, timeout=TIMEOUT_MS):
+    with qtbot.waitSignal(window.analysis_finished, timeout=ANALYSIS_TIMEOUT_MS):
         qtbot.keyClick(window, Qt.Key.Key_R, CTRL)  # Re-analyse, to the end
     assert s.review is not None and s.beats.label[s.beats.nearest(sample / 360)] == "N"
     assert window.review_actions.undo_action.text() == "Undo relabel 1 beat V \u2192 N"
