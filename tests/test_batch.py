@@ -213,6 +213,22 @@ def test_worker_pool_confines_every_kind_of_failure() -> None:
             assert f.result == kind.upper() and f.error is None
 
 
+def _omp_threads() -> str | None:
+    return os.environ.get("OMP_NUM_THREADS")
+
+
+def test_each_worker_starts_with_its_share_of_threads(monkeypatch) -> None:
+    """OpenMP reads its pool size at import: the worker must start with it set, and
+    the parent's own environment must be left as it was."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    finished = [f for f in run_in_workers(_omp_threads, [()] * 2, jobs=2, threads=1) if f]
+    assert [f.result for f in finished] == ["1", "1"]
+    assert "OMP_NUM_THREADS" not in os.environ
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's choice wins
+    finished = [f for f in run_in_workers(_omp_threads, [()], jobs=1, threads=1) if f]
+    assert finished[0].result == "3"
+
+
 # --------------------------------------------------------------------------- planning
 
 

@@ -48,3 +48,43 @@ def load_classifier(spec: ClassifierSpec | None):
                 _cache[spec] = BeatClassifier(weight_set, device=spec.device,
                                               num_threads=spec.threads)
         return _cache[spec]
+
+
+#: The manifest sha256 each installed classifier was built from (install_classifier).
+_installed: dict[ClassifierSpec, str | None] = {}
+
+
+def install_classifier(spec: ClassifierSpec, files: dict[str, bytes] | None,
+                       origin: Path, manifest_sha256: str | None) -> None:
+    """Build ``spec``'s classifier from weight files read on another machine and cache
+    it, so that ``load_classifier(spec)`` in this process returns it without looking
+    at this machine's disk (a Ray worker, whose node may not hold the weights).
+
+    ``files`` is ``weights_io.read_weight_set_files``'s dict (None: the sender had no
+    weight set, so beats are labelled Q there too); every file is verified against the
+    manifest, and the manifest against ``manifest_sha256``, the hash the sender's
+    outputs record. A process that already holds that set keeps it.
+    """
+    with _lock:
+        if holds_installed(spec, manifest_sha256):
+            return
+        if files is None:
+            _cache[spec] = None
+        else:
+            from beatscope.models import BeatClassifier
+            from beatscope.models.weights_io import WeightsError, load_weight_set_from_files
+
+            weight_set = load_weight_set_from_files(files, origin, device="cpu")
+            if weight_set.manifest_sha256 != manifest_sha256:
+                raise WeightsError(f"{origin}: the manifest received is not the one sent "
+                                   f"(sha256 {weight_set.manifest_sha256[:12]}…, expected "
+                                   f"{(manifest_sha256 or '')[:12]}…)")
+            _cache[spec] = BeatClassifier(weight_set, device=spec.device,
+                                          num_threads=spec.threads)
+        _installed[spec] = manifest_sha256
+
+
+def holds_installed(spec: ClassifierSpec, manifest_sha256: str | None) -> bool:
+    """Whether this process already holds ``spec``'s classifier installed from that
+    manifest (so the sender's weight files need not be fetched again)."""
+    return spec in _cache and _installed.get(spec, "") == manifest_sha256

@@ -4,7 +4,9 @@ A directory is searched at any depth and its folders are mirrored under OUT
 (``cli.batch_plan``); records whose outputs are already up to date are skipped
 unless ``--force`` (``analysis.resume``); ``--jobs N`` analyses records in worker
 processes where a crash costs only its record (``cli.worker_pool``); every record
-ends up as one row of ``OUT/summary.csv`` (``cli.batch_summary``).
+ends up as one row of ``OUT/summary.csv`` (``cli.batch_summary``). ``--ray [ADDRESS]``
+runs the same per-record function as Ray tasks instead, on a local instance or a
+cluster (``cli.batch_ray``; Ray is an optional extra, imported only then).
 """
 
 from __future__ import annotations
@@ -29,8 +31,11 @@ from beatscope.cli.batch_summary import (
 from beatscope.errors import BeatScopeError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from beatscope.analysis.classifier_cache import ClassifierSpec
     from beatscope.analysis.resume import Provenance
+    from beatscope.cli.worker_pool import Finished
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="records analysed in parallel worker processes (default 1: in "
                         "this process); a worker that crashes fails only its record")
+    p.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="analyse the records as Ray tasks: on a local Ray instance of "
+                        "--jobs workers, or on the cluster at ADDRESS (auto, "
+                        "ray://HOST:10001) whose nodes see the records and OUT at the "
+                        "same paths; needs pip install 'beatscope[ray]'. Put it after "
+                        "the records (or give ADDRESS) so that it does not take a record "
+                        "for its address")
     p.add_argument("--force", action="store_true",
                    help="analyse every record again, even where up-to-date outputs exist")
     p.add_argument("--fs", type=float, default=None,
@@ -102,7 +114,11 @@ def _classifier_spec(args: argparse.Namespace) -> ClassifierSpec | None:
     if args.no_classify:
         return None
     threads = None
-    if args.jobs > 1:  # one torch thread pool per worker, not one per CPU in each
+    if args.ray is not None:  # each Ray task's CPUs, and as many torch threads
+        from beatscope.cli.batch_ray import threads_per_record
+
+        threads = threads_per_record(args.ray or None, args.jobs)
+    elif args.jobs > 1:  # one torch thread pool per worker, not one per CPU in each
         threads = max(1, (os.cpu_count() or 1) // args.jobs)
     return ClassifierSpec(args.weights, args.device, required=args.weights is not None,
                           threads=threads)
@@ -157,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
     from beatscope.analysis.resume import current_provenance
 
     started = time.monotonic()
+    if args.ray is not None:
+        from beatscope.cli.batch_ray import import_ray
+
+        import_ray()  # without the extra: one line now, before any work
     items = plan_batch(args.records, args.out)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -178,15 +198,13 @@ def run(args: argparse.Namespace) -> int:
             _finish(progress, rows, index, items, args.out, Outcome("", False, message))
         arguments = [(items[i].source, items[i].out_dir, args.fs, options, spec, args.debug,
                       None, recorded) for i in todo]
-        if args.jobs <= 1 or len(todo) <= 1:
+        if args.ray is None and (args.jobs <= 1 or len(todo) <= 1):
             for index, task in zip(todo, arguments, strict=True):
                 progress.record_started(items[index].source.name)
                 outcome = analyze_one(*task[:6], progress.stage, recorded)
                 _finish(progress, rows, index, items, args.out, outcome)
-        else:
-            from beatscope.cli.worker_pool import run_in_workers
-
-            for finished in run_in_workers(analyze_one, arguments, args.jobs):
+        elif todo:
+            for finished in _run_elsewhere(args, arguments, spec):
                 if finished is None:
                     progress.heartbeat()
                     continue
@@ -201,6 +219,20 @@ def run(args: argparse.Namespace) -> int:
     except OSError as err:
         raise BeatScopeError(f"cannot write {args.out / SUMMARY_NAME}: {err.strerror}") from err
     return _final_line(progress, time.monotonic() - started, args.out / SUMMARY_NAME)
+
+
+def _run_elsewhere(args: argparse.Namespace, arguments: list[tuple],
+                   spec: ClassifierSpec | None) -> Iterator[Finished | None]:
+    """The records' outcomes from the ``--jobs`` process pool or from Ray tasks."""
+    if args.ray is None:
+        from beatscope.cli.worker_pool import run_in_workers
+
+        return run_in_workers(analyze_one, arguments, args.jobs,
+                              threads=None if spec is None else spec.threads)
+    from beatscope.cli.batch_ray import read_weights, run_in_ray
+
+    return run_in_ray(analyze_one, arguments, args.jobs, args.ray or None, spec,
+                      read_weights(spec))
 
 
 def _triage(items: list[BatchItem], out: Path, reuse: Provenance | None

@@ -92,10 +92,8 @@ class LoadedWeightSet:
 
 
 def default_weights_dir() -> Path:
-    """``$BEATSCOPE_WEIGHTS`` if set, else the repository's ``model_weights/`` folder.
-
-    Resolved from this file (``app/beatscope/models`` -> repo root), which works for
-    a source checkout and an editable install; a packaged build sets the variable.
+    """``$BEATSCOPE_WEIGHTS`` if set, else the shipped ``model_weights/`` folder
+    (found by :mod:`beatscope.resources_location`: bundle, checkout or wheel install).
     """
     from beatscope.weights_location import beat_weights_dir
 
@@ -316,3 +314,99 @@ def load_weight_set(folder: str | os.PathLike[str] | None = None,
     _check_context(folder, manifest, models)
     return LoadedWeightSet(folder=folder, manifest=manifest, models=models, device=dev,
                            manifest_sha256=manifest_sha, classes=classes)
+
+
+# --------------------------------------------------------------------------- held in memory
+# A weight set sent to another machine (a Ray cluster's object store) travels as the
+# bytes of its files; the receiver checks them exactly as load_weight_set checks a
+# folder, so a set that arrives damaged is refused there, never silently used.
+
+
+def read_weight_set_files(folder: str | os.PathLike[str]) -> dict[str, bytes]:
+    """``manifest.json`` and every file it names, as bytes (for
+    :func:`load_weight_set_from_files` elsewhere). Raises WeightsError for a folder
+    that is not a weight set or lacks a file."""
+    folder = Path(folder)
+    manifest, _ = _read_manifest(folder)
+    files = {MANIFEST: (folder / MANIFEST).read_bytes()}
+    for fname, entry in manifest["files"].items():
+        _check_entry(folder, fname, entry)
+        try:
+            files[fname] = (folder / fname).read_bytes()
+        except FileNotFoundError:
+            raise WeightsError(f"{_display(folder / fname)}: file missing from the weight "
+                               f"set") from None
+    return files
+
+
+def load_weight_set_from_files(files: Mapping[str, bytes], origin: str | os.PathLike[str],
+                               device: str | torch.device = "cpu") -> LoadedWeightSet:
+    """:func:`load_weight_set` for a weight set held in memory: ``files`` maps each file
+    name (``manifest.json`` included) to its bytes, as :func:`read_weight_set_files`
+    gives them; ``origin`` is the folder they were read from, used in messages and
+    recorded as the set's folder (so outputs name the same weights wherever they ran).
+
+    The same checks, in the same order: the manifest's shape and file names, every
+    file's size and sha256 before ``torch.load(weights_only=True)`` sees it, strict
+    state dicts, classes and ensemble.
+    """
+    import io
+
+    origin = Path(origin)
+    where = _display(origin / MANIFEST)
+    raw = files.get(MANIFEST)
+    if raw is None:
+        raise WeightsError(f"{where}: manifest not found; this is not a BeatScope weight set")
+    try:
+        manifest = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise WeightsError(f"{where}: not valid JSON ({err})") from None
+    if not isinstance(manifest, dict):
+        raise WeightsError(f"{where}: expected a JSON object")
+    for key in ("files", "architecture"):
+        if not isinstance(manifest.get(key), dict) or not manifest[key]:
+            raise WeightsError(f"{where}: missing or empty '{key}'")
+    for fname, entry in manifest["files"].items():
+        _check_entry(origin, fname, entry)
+        shown = _display(origin / fname)
+        data = files.get(fname)
+        if data is None:
+            raise WeightsError(f"{shown}: file missing from the weight set")
+        if "bytes" in entry and len(data) != entry["bytes"]:
+            raise WeightsError(f"{shown}: size {len(data)} bytes, manifest says "
+                               f"{entry['bytes']} (file is truncated or was modified)")
+        got, want = hashlib.sha256(data).hexdigest(), entry["sha256"].lower()
+        if got != want:
+            raise WeightsError(f"{shown}: sha256 mismatch (file is corrupt or was modified); "
+                               f"expected {want[:12]}…, got {got[:12]}…")
+    dev = torch.device(device)
+    models: dict[str, nn.Module] = {}
+    for name, spec in manifest["architecture"].items():
+        fname = f"{name}.pt"
+        if fname not in manifest["files"]:
+            raise WeightsError(f"{where}: architecture '{name}' has no entry for {fname} "
+                               f"under 'files'")
+        if not isinstance(spec, dict):
+            raise WeightsError(f"{where}: architecture of '{name}' is not an object")
+        shown = _display(origin / fname)
+        try:
+            state = torch.load(io.BytesIO(files[fname]), map_location=dev, weights_only=True)
+        except Exception as err:  # any unpickling failure means a bad file
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise WeightsError(f"{shown}: cannot be read as weights ({first})") from None
+        if not isinstance(state, dict) or not all(
+                isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+            raise WeightsError(f"{shown}: not a plain dict of tensors")
+        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+        model = build_model(name, spec)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as err:
+            first = str(err).splitlines()[0]
+            raise WeightsError(f"{shown}: does not fit architecture '{name}' ({first})") from None
+        models[name] = model.to(dev).eval()
+    classes = tuple(manifest.get("classes") or AAMI_CLASSES)
+    _check_consistency(origin, manifest, models, classes)
+    _check_context(origin, manifest, models)
+    return LoadedWeightSet(folder=origin, manifest=manifest, models=models, device=dev,
+                           manifest_sha256=hashlib.sha256(raw).hexdigest(), classes=classes)

@@ -6,12 +6,16 @@ import argparse
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from beatscope.ui.xcb_check import missing_xcb_message
 
 #: A headless ``--screenshot`` run must not wait on a stuck analysis forever.
 SCREENSHOT_TIMEOUT_S = 900
+#: When set, print how long after the process started the main window was first
+#: painted, and exit: how packaging/README.md's start times are measured.
+STARTUP_PROBE_ENV = "BEATSCOPE_STARTUP_PROBE"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +41,44 @@ def _has_display() -> bool:
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
                 or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def _process_age_s() -> float | None:
+    """Seconds since this process started (Linux, in /proc's 10 ms ticks), else None."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _exit_after_first_paint(app, window) -> None:
+    """Quit once ``window`` has been painted, printing when (``$BEATSCOPE_STARTUP_PROBE``).
+
+    On the first paint event of any of its widgets; the report waits for the event loop's
+    next turn, after the rest of that paint pass, i.e. when the window is on screen.
+    """
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QWidget
+
+    def report() -> None:
+        age = _process_age_s()
+        since_start = f"{age:.3f} s after process start" if age is not None else "?"
+        print(f"beatscope: first paint {since_start} (epoch {time.time():.3f})",
+              file=sys.stderr, flush=True)
+        window.close()
+        app.quit()
+
+    class FirstPaint(QObject):
+        def eventFilter(self, obj, event):  # noqa: N802 (Qt's name)
+            if (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                    and obj.window() is window):
+                app.removeEventFilter(self)
+                QTimer.singleShot(0, report)
+            return False
+
+    window._first_paint_probe = FirstPaint(window)  # kept alive with the window
+    app.installEventFilter(window._first_paint_probe)
 
 
 def run(argv: list[str] | None = None) -> int:
@@ -69,15 +111,24 @@ def run(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="beatscope: %(message)s")
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from beatscope.resources_location import ICON_SIZES, icon_path
     from beatscope.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("BeatScope")
     app.setOrganizationName("BeatScope")
+    app.setDesktopFileName("beatscope")  # Wayland: this window is beatscope.desktop's
+    icon = QIcon()  # the PNGs, not the SVG: that would need Qt's svg icon-engine plugin
+    for size in ICON_SIZES:
+        icon.addFile(str(icon_path(size)))
+    app.setWindowIcon(icon)
     window = MainWindow(weights=args.weights)
     window.resize(width, height)
+    if os.environ.get(STARTUP_PROBE_ENV):
+        _exit_after_first_paint(app, window)
     window.show()
     status = {"code": 0}
 

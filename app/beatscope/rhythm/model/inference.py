@@ -36,7 +36,7 @@ STRIDE_S = 5.0
 
 
 def default_rhythm_weights_dir() -> Path:
-    """``$BEATSCOPE_RHYTHM_WEIGHTS`` if set, else the repository's ``model_weights/rhythm``."""
+    """``$BEATSCOPE_RHYTHM_WEIGHTS`` if set, else the shipped ``model_weights/rhythm``."""
     from beatscope.weights_location import rhythm_weights_dir
 
     return rhythm_weights_dir()
