@@ -176,9 +176,44 @@ def child(record_path: Path, cache: Path | None, out_json: Path) -> None:
     s.select(0)
     out["next_disagreement"] = measure(lambda: QTest.keyClick(w, Qt.Key.Key_D),
                                        lambda: s.selected_beat not in (None, 0))
+    if getattr(result, "templates", None) is not None:
+        _templates_tab(w, s, measure, out)
     w.runner.cancel()
     w.close()
     out_json.write_text(json.dumps(out))
+
+
+def _templates_tab(w, s, measure, out: dict) -> None:
+    """The Templates tab on the 24-h record: opening it, scrolling its grid to the end
+    and back, and relabelling its largest V card (one command)."""
+    from PySide6.QtCore import QItemSelectionModel, Qt
+    from PySide6.QtTest import QTest
+
+    panel = w.templates
+    out["templates_tab_open"] = measure(lambda: w.tabs.setCurrentWidget(panel),
+                                        lambda: panel.model.rowCount() > 0)
+    out["template_cards"] = panel.model.rowCount()
+    bar = panel.grid.verticalScrollBar()
+    steps = []
+    for value in range(0, bar.maximum() + 1, max(1, bar.pageStep() // 2)):
+        def scroll(value=value) -> None:  # half a page, painted, as a wheel turn does
+            bar.setValue(value)
+            panel.grid.viewport().repaint()
+        steps.append(measure(scroll))
+    bar.setValue(0)
+    out["templates_scroll_steps"] = len(steps)
+    out["templates_scroll_step"] = max(steps, key=lambda m: m["stall_ms"]) if steps else \
+        {"wall_ms": 0.0, "stall_ms": 0.0}
+    rows = [r for r, g in enumerate(panel.model.groups) if g.label == "V"]
+    if rows:
+        index = panel.model.index(rows[0])
+        panel.grid.selectionModel().select(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        changed = s.review.changed_count()
+        out["template_relabel_beats"] = panel.model.groups[rows[0]].count
+        out["template_relabel"] = measure(
+            lambda: QTest.mouseClick(panel.relabel_buttons["N"], Qt.MouseButton.LeftButton),
+            lambda: s.review.changed_count() != changed)
 
 
 def main() -> int:
@@ -216,10 +251,18 @@ def main() -> int:
     print("| step | 30 min: wall ms / GUI stall ms | 24 h: wall ms / GUI stall ms | "
           "24 h / 30 min (wall) |")
     print("|---|---|---|---|")
+    if "template_cards" in long:
+        print(f"Templates tab: {short.get('template_cards')} and {long['template_cards']} "
+              f"cards; the 24-h V card relabelled held {long.get('template_relabel_beats')}"
+              f" beats; scrolling: the worst of {long['templates_scroll_steps']} half-page "
+              "steps below")
     for step in ("show_result", "relabel_1_beat", "band_select_1h", "relabel_1h_beats",
                  "rhythm_after_edit", "disagreements_rebuild", "delete_1h_beats",
-                 "undo_delete", "next_disagreement"):
-        a, b = short[step], long[step]
+                 "undo_delete", "next_disagreement", "templates_tab_open",
+                 "templates_scroll_step", "template_relabel"):
+        if step not in long:
+            continue
+        a, b = short.get(step, {"wall_ms": float("nan"), "stall_ms": float("nan")}), long[step]
         ratio = b["wall_ms"] / max(a["wall_ms"], 0.1)
         print(f"| {step} | {a['wall_ms']:.0f} / {a['stall_ms']:.0f} | "
               f"{b['wall_ms']:.0f} / {b['stall_ms']:.0f} | x{ratio:.1f} |")

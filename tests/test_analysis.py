@@ -79,7 +79,7 @@ def test_beat_count_matches_reference(name: str) -> None:
 def test_stage_timings_present() -> None:
     res = analysed("mitdb_100")
     assert set(res.timings_s) == {"quality", "detect", "denoise", "segment", "classify",
-                                  "rhythm"}
+                                  "templates", "rhythm"}
     assert all(isinstance(v, float) and 0.0 <= v < 60.0 for v in res.timings_s.values())
 
 

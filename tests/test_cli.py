@@ -23,7 +23,7 @@ from beatscope.cli.main import main
 from beatscope.evaluate import score_detection
 
 DATA = Path(__file__).parent / "data"
-STAGES = {"quality", "detect", "denoise", "segment", "classify", "rhythm"}
+STAGES = {"quality", "detect", "denoise", "segment", "classify", "templates", "rhythm"}
 AAMI = {"N", "S", "V", "F", "Q"}
 
 

@@ -134,6 +134,22 @@ def test_relabel_delete_undo_redo_from_the_keyboard_and_mouse(qtbot, window, dat
     assert len(s.beats) == n and np.isin(gone, s.beats.sample).all()
 
 
+def test_the_status_line_of_the_selected_beat_follows_a_relabel_made_elsewhere(
+        qtbot, window, data_dir):
+    """A relabel from the Templates tab or a suggestion leaves the window's status
+    line alone: the line describing the selected beat must not keep its old label."""
+    open_and_wait(qtbot, window, data_dir / "mitdb_208.hea")
+    s = window.session
+    v = int(np.flatnonzero(s.beats.label == "V")[3])
+    window.strip.show_window(s.beat_time(v) - 3, 8.0)
+    click_beat(qtbot, window, v)
+    assert ": V" in window.statusBar().currentMessage()
+    s.review.relabel([s.beats.sample[v]], "N", subject="template 3")
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"Beat {v + 1:,} at") and ": N" in message
+    assert "changed by the reviewer" in message
+
+
 def test_a_right_click_menu_relabels_and_edits_are_refused_without_a_selection(qtbot, window,
                                                                                 data_dir):
     open_and_wait(qtbot, window, data_dir / "mitdb_119.hea")

@@ -142,6 +142,8 @@ def serve(conn) -> None:
             elif kind == "analyze":
                 if _analyze(conn, *message[1:], ready_mb=ready_mb):
                     return  # retired: the parent knows, and starts a fresh engine
+            elif kind == "call":
+                _call(conn, message[1], message[2])
             elif kind == "stop":
                 return
         except (BrokenPipeError, EOFError, OSError):  # the viewer went away mid-job
@@ -227,6 +229,30 @@ def _analyze(conn, source: RecordSource, options, spec, *, ready_mb: list) -> bo
     return False
 
 
+#: Core functions the viewer may run in the engine (by name: nothing else is called).
+#: Learning from a reviewer's corrections is numpy and scikit-learn work over the
+#: whole record: here it cannot hold the window's GIL.
+CALLABLE = {
+    "similar_beats": ("beatscope.review.propagate", "similar_beats"),
+    "learn_from_corrections": ("beatscope.review.propagate", "learn_from_corrections"),
+}
+
+
+def _call(conn, name: str, args: tuple) -> None:
+    import importlib
+
+    try:
+        module, function = CALLABLE[name]
+        conn.send(("returned", getattr(importlib.import_module(module), function)(*args)))
+    except (BrokenPipeError, EOFError):
+        raise
+    except MemoryError:
+        conn.send(("failed", "not enough memory", ""))
+    except Exception as err:
+        conn.send(("failed", f"internal error ({type(err).__name__}: {err})",
+                   traceback.format_exc()))
+
+
 # =========================================================== parent process
 class EngineProcess:
     """One child process running the engine, one job at a time."""
@@ -298,6 +324,28 @@ class EngineProcess:
                     raise BeatScopeError(message[1])
                 else:
                     self._take(message)
+        except (EOFError, BrokenPipeError, ConnectionResetError) as err:
+            raise self._crashed() from err
+
+    def call(self, name: str, *args):
+        """Run the core function ``name`` (one of :data:`CALLABLE`) in the child and
+        return what it returns. Raises BeatScopeError when it fails and EngineCrashed
+        when the child dies."""
+        try:
+            self._conn.send(("call", name, args))
+            while True:
+                if not self._conn.poll(POLL_S):
+                    if not self.process.is_alive():
+                        raise self._crashed()
+                    continue
+                message = self._conn.recv()
+                if message[0] == "returned":
+                    return message[1]
+                if message[0] == "failed":
+                    if message[2]:
+                        log.error("engine call %s failed:\n%s", name, message[2])
+                    raise BeatScopeError(message[1])
+                self._take(message)
         except (EOFError, BrokenPipeError, ConnectionResetError) as err:
             raise self._crashed() from err
 

@@ -51,6 +51,9 @@ def summary_dict(result: AnalysisResult) -> dict:
         "models": result.classifier,  # None: no classifier ran, every beat is Q
         "rhythm": result.rhythm,
         "rhythm_model": result.rhythm_model,  # None: the rhythm rules ran alone
+        # morphology templates; each beat's template id is in beats.template
+        "templates": None if result.templates is None else result.templates.to_json(
+            [result.record.lead_names[i] for i in result.model_leads]),
         "beats": beat_columns(result),
     }
 
@@ -70,6 +73,8 @@ def beat_columns(result: AnalysisResult) -> dict:
     }
     if beats.probability is not None:
         out["probability"] = np.round(beats.probability.astype(np.float64), 4).tolist()
+    out["template"] = (None if result.templates is None
+                       else result.templates.beat_template.astype(int).tolist())
     return out
 
 

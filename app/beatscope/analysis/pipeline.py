@@ -56,7 +56,8 @@ PROGRESS_SLICE = 1024
 MIN_DURATION_S = 3.0
 
 #: Stage weights for one overall progress fraction (measured shares of run time).
-STAGES = {"quality": 0.10, "detect": 0.33, "denoise": 0.15, "classify": 0.37, "rhythm": 0.05}
+STAGES = {"quality": 0.10, "detect": 0.33, "denoise": 0.15, "classify": 0.35,
+          "templates": 0.02, "rhythm": 0.05}
 _STAGE_START = {name: sum(list(STAGES.values())[:i]) for i, name in enumerate(STAGES)}
 
 
@@ -89,6 +90,9 @@ class AnalysisOptions:
     #: R-peak samples to classify instead of detecting them (a reviewer's inserted
     #: beat is classified in its neighbourhood this way); None: detect.
     beats: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: Group the beats into morphology templates (``segment.templates``) for the
+    #: review; not in the repr: templates do not change the beats.
+    templates: bool = field(default=True, repr=False)
 
 
 def detect_with_quality(x: np.ndarray, fs: float, quality: QualityReport,
@@ -274,6 +278,16 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     timings["classify"] = time.perf_counter() - t - t_segment
     step("classify", 1.0)
 
+    templates = None
+    if options.templates and len(r_peaks):
+        step("templates")
+        from beatscope.segment.templates import cluster_templates
+
+        templates = cluster_templates(clean, r360, r_peaks, fs,
+                                      plan.median_rr_s[plan.anchor_of_beat], labels, probs)
+        timings["templates"] = templates.seconds
+        step("templates", 1.0)
+
     # Rhythm findings: the learned model's window probabilities (about 4 s for
     # 24 h) fused with the rules on the beat sequence. Without a classifier every
     # label is 'Q' and derive_rhythm makes only the rate, RR-irregularity, pause
@@ -303,4 +317,5 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         rhythm=rhythm,
         rhythm_model=rhythm_model,
         rhythm_inputs=rhythm_inputs,
+        templates=templates,
     )

@@ -52,3 +52,6 @@ class AnalysisResult:
     #: the rhythm rules ran alone
     rhythm_model: dict | None = None
     rhythm_inputs: RhythmInputs | None = None
+    #: morphology templates (``beatscope.segment.templates.TemplateSet``); None when
+    #: not made (a single inserted beat's excerpt)
+    templates: object | None = None

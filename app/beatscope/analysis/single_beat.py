@@ -41,7 +41,8 @@ def beat_excerpt(record: Record, beats: np.ndarray, sample: int,
                      signals=np.array(record.signals[lo:hi], dtype=np.float32), fs=fs,
                      lead_names=list(record.lead_names), units=list(record.units),
                      invalid_mask=mask)
-    return excerpt, replace(options, beats=local, rhythm_model=None, keep_windows=False), lo
+    return excerpt, replace(options, beats=local, rhythm_model=None, keep_windows=False,
+                            templates=False), lo
 
 
 def call_of(result, sample_in_excerpt: int) -> tuple[str, np.ndarray | None]:

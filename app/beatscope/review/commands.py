@@ -95,20 +95,25 @@ class Relabel(Command):
     kind = "relabel"
 
     def __init__(self, beats, label: str, stamp: Stamp | None = None,
-                 source: str = "reviewer"):
+                 source: str = "reviewer", subject: str = ""):
         self.samples = _samples(beats)
         self.label = _check_label(label)
         if source not in SOURCES[1:]:
             raise ValueError(f"a relabel's source is reviewer or propagated, not {source!r}")
         self.source = source
         self.stamp = stamp or Stamp()
-        self.text = f"relabel {_count(len(self.samples))}"
+        #: what the beats are, for the history: "template 7", "similar beats"
+        self.subject = subject
+        self.text = f"relabel {self._what()}"
+
+    def _what(self) -> str:
+        count = _count(len(self.samples))
+        return f"{self.subject} ({count})" if self.subject else count
 
     def do(self, store: ReviewStore) -> None:
         def relabel(after: BeatRows) -> None:
             olds = sorted(set(self.before.label.tolist()))
-            self.text = (f"relabel {_count(len(self.samples))} {'/'.join(olds)} "
-                         f"\u2192 {self.label}")
+            self.text = f"relabel {self._what()} {'/'.join(olds)} \u2192 {self.label}"
             after.reviewer_label[:] = self.label
             after.source[:] = SOURCES.index(self.source)
         self._change(store, relabel)
@@ -119,10 +124,12 @@ class _SetDeleted(Command):
 
     deleted: bool
 
-    def __init__(self, beats, stamp: Stamp | None = None):
+    def __init__(self, beats, stamp: Stamp | None = None, subject: str = ""):
         self.samples = _samples(beats)
         self.stamp = stamp or Stamp()
         self.text = self._describe(len(self.samples))
+        if subject:  # "delete template 7 (40 beats)"
+            self.text = f"{self.text.split()[0]} {subject} ({_count(len(self.samples))})"
 
     @staticmethod
     def _describe(n: int) -> str:

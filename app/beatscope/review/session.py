@@ -133,24 +133,34 @@ class ReviewSession:
     def _stamp(self) -> Stamp:
         return Stamp(self.reviewer, time.time())
 
-    def relabel(self, samples, label: str) -> Relabel | None:
-        """Give these beats the reviewer's label (beats already labelled so: skipped)."""
+    def relabel(self, samples, label: str, subject: str = "",
+                source: str = "reviewer") -> Relabel | None:
+        """Give these beats the reviewer's label (beats already labelled so: skipped).
+
+        ``subject`` names them in the history ("template 7"); ``source`` is
+        ``propagated`` for a suggestion the reviewer accepted: those never
+        overwrite a beat the reviewer labelled."""
         samples = np.atleast_1d(np.asarray(samples, np.int64))
         if len(samples) == 0:
             return None
         current = self.store.snapshot(samples)
-        todo = samples[(current.label != label) | (current.reviewer_label == "")
-                       | (current.source != SOURCES.index("reviewer"))]
+        if source == "reviewer":
+            todo = samples[(current.label != label) | (current.reviewer_label == "")
+                           | (current.source != SOURCES.index("reviewer"))]
+        else:
+            todo = samples[(current.source != SOURCES.index("reviewer"))
+                           & (current.label != label) & ~current.deleted]
         if len(todo) == 0:
             return None
-        return self.stack.push(Relabel(todo, label, self._stamp()))
+        return self.stack.push(Relabel(todo, label, self._stamp(), source, subject))
 
-    def delete(self, samples) -> DeleteBeats | None:
+    def delete(self, samples, subject: str = "") -> DeleteBeats | None:
+        """Mark these beats as not beats (``subject`` names them in the history)."""
         samples = np.atleast_1d(np.asarray(samples, np.int64))
         live = samples[~self.store.snapshot(samples).deleted] if len(samples) else samples
         if len(live) == 0:
             return None
-        return self.stack.push(DeleteBeats(live, self._stamp()))
+        return self.stack.push(DeleteBeats(live, self._stamp(), subject))
 
     def insert(self, sample: int, model_label: str, probability=None,
                label: str | None = None) -> InsertBeat:

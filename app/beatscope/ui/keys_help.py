@@ -13,5 +13,8 @@ KEYS_HELP = (
     "Ins: insert a beat at the pointer · right click: the same as a menu\n"
     "Ctrl+M: note on the selection · D / Shift+D: next/previous disagreement\n"
     "Ctrl+Z / Ctrl+Shift+Z: undo / redo · every edit is saved as it is made\n\n"
+    "Templates tab: click a card: its most typical beat · ] / [ on the cards: its next/"
+    "previous beat · Ctrl/Shift+click: several cards, then Relabel as N S V F Q "
+    "(one undoable edit)\n\n"
     "Ctrl+E: export annotations · Ctrl+P: PDF report · Ctrl+L: 12-lead page"
 )

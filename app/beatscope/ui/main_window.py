@@ -58,6 +58,7 @@ from beatscope.ui.screen import screen_pixels_per_mm
 from beatscope.ui.settings import Settings
 from beatscope.ui.status_bar import ReadoutBar
 from beatscope.ui.strip import StripView
+from beatscope.ui.templates_panel import TemplatesPanel
 from beatscope.ui.twelve_lead_view import TwelveLeadView
 from beatscope.ui.worker import AnalysisRunner, Finished, ReviewRequest
 
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self.rhythm = RhythmPanel(session)
         self.table = BeatTable(session)
         self.disagreements = DisagreementsPanel(session)
+        self.templates = TemplatesPanel(session)
         self.rhythm_refresher = RhythmRefresher(session, self)
         self.status = ReadoutBar(session, self.runner)
         self.setStatusBar(self.status)
@@ -151,6 +153,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.rhythm, "Rhythm")
         self.tabs.addTab(self.table, "Beats")
         self.tabs.addTab(self.disagreements, "Disagreements")
+        self.tabs.addTab(self.templates, "Templates")
         hsplit = QSplitter(Qt.Orientation.Horizontal)
         hsplit.addWidget(left)
         hsplit.addWidget(self.tabs)

@@ -15,7 +15,7 @@ from beatscope.display import Phase, ViewerSession, format_clock, heart_rate_at
 
 STAGE_TEXT = {"quality": "Checking signal quality", "detect": "Detecting beats",
               "denoise": "Filtering", "classify": "Classifying beats",
-              "rhythm": "Rhythm findings"}
+              "templates": "Grouping beats into templates", "rhythm": "Rhythm findings"}
 
 
 class ReadoutBar(QStatusBar):
@@ -45,6 +45,8 @@ class ReadoutBar(QStatusBar):
         runner.progress.connect(self.show_progress)
         session.events.phase_changed.connect(self.render_phase)
         session.events.selection_changed.connect(self._on_selection)
+        # the selected beat's line names its label: a relabel must not leave it stale
+        session.events.labels_changed.connect(self._on_labels)
         session.events.loaded.connect(self.caliper_label.clear)  # they were on another record
 
     # --------------------------------------------------------------- progress
@@ -105,6 +107,10 @@ class ReadoutBar(QStatusBar):
         self.hr_label.setText("HR —" if hr is None else f"HR {hr:.0f} bpm")
 
     # -------------------------------------------------------------- selection
+    def _on_labels(self, *_changed) -> None:
+        if self.currentMessage().startswith("Beat "):
+            self._on_selection()
+
     def _on_selection(self) -> None:
         session = self.session
         index = session.selected_beat
