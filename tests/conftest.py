@@ -87,6 +87,18 @@ def copy_record(name: str, folder: Path) -> Path:
 ANALYSIS_TIMEOUT_MS = 120_000
 
 
+@pytest.fixture
+def reviewer_settings(tmp_path):
+    """The viewer's settings in a scratch file, with a reviewer's name set."""
+    from PySide6.QtCore import QSettings
+
+    from beatscope.ui.settings import Preferences, Settings
+
+    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    s.set_preferences(Preferences(reviewer="Dr. Test"))
+    return s
+
+
 def make_window(qtbot, settings):
     """A MainWindow on ``settings``, shown and exposed, 1400 x 900."""
     from beatscope.ui.main_window import MainWindow  # Qt only for the tests that ask

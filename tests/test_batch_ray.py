@@ -4,7 +4,6 @@ a dying task fails alone, and without Ray the option is one line naming the extr
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -16,7 +15,7 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
 
 from beatscope.cli.batch_ray import MISSING_RAY, run_in_ray  # noqa: E402
-from beatscope.cli.main import main  # noqa: E402
+from test_batch import analyze, summary_rows  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 GOOD = {"site_a/100": "mitdb_100", "site_b/119": "mitdb_119"}  # archive path -> excerpt
@@ -49,16 +48,6 @@ def archive(tmp_path: Path) -> Path:
     for place, excerpt in GOOD.items():
         copy_record(excerpt, root / place)
     return root
-
-
-def analyze(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str]:
-    code = main(["analyze", *map(str, args)])
-    return code, capsys.readouterr().err
-
-
-def summary_rows(out: Path) -> dict[str, dict[str, str]]:
-    with open(out / "summary.csv", newline="") as fh:
-        return {row["output"]: row for row in csv.DictReader(fh)}
 
 
 def without_timings(json_path: Path) -> dict:

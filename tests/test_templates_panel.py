@@ -13,11 +13,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QSettings, Qt  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
 
 from beatscope.aami import AAMI_CLASSES  # noqa: E402
 from beatscope.review.store import SOURCES  # noqa: E402
-from beatscope.ui.settings import Preferences, Settings  # noqa: E402
 from conftest import close_window, make_window, open_and_wait  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "samples" / "mitdb_208_10min"
@@ -26,10 +25,8 @@ LEFT = Qt.MouseButton.LeftButton
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    s.set_preferences(Preferences(reviewer="Dr. Test"))
-    return s
+def settings(reviewer_settings):
+    return reviewer_settings
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -22,7 +22,6 @@ from beatscope.review import ReviewDatabase  # noqa: E402
 from beatscope.review.fingerprint import record_fingerprint  # noqa: E402
 from beatscope.review.sidecar import review_path  # noqa: E402
 from beatscope.ui.main_window import MainWindow  # noqa: E402
-from beatscope.ui.settings import Preferences, Settings  # noqa: E402
 from conftest import (  # noqa: E402
     ANALYSIS_TIMEOUT_MS,
     close_window,
@@ -36,10 +35,8 @@ SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    s = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    s.set_preferences(Preferences(reviewer="Dr. Test"))
-    return s
+def settings(reviewer_settings):
+    return reviewer_settings
 
 
 @pytest.fixture

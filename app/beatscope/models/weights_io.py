@@ -38,7 +38,7 @@ import hashlib
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -174,16 +174,21 @@ def _read_manifest(folder: Path) -> tuple[dict[str, Any], str]:
         raise WeightsError(f"{_display(path)}: manifest not found; this folder is not a "
                            f"BeatScope weight set")
     raw = path.read_bytes()
+    return _parse_manifest(raw, _display(path)), hashlib.sha256(raw).hexdigest()
+
+
+def _parse_manifest(raw: bytes, where: str) -> dict[str, Any]:
+    """A manifest's JSON, with its ``files`` and ``architecture`` objects present."""
     try:
         manifest = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise WeightsError(f"{_display(path)}: not valid JSON ({err})") from None
+        raise WeightsError(f"{where}: not valid JSON ({err})") from None
     if not isinstance(manifest, dict):
-        raise WeightsError(f"{_display(path)}: expected a JSON object")
+        raise WeightsError(f"{where}: expected a JSON object")
     for key in ("files", "architecture"):
         if not isinstance(manifest.get(key), dict) or not manifest[key]:
-            raise WeightsError(f"{_display(path)}: missing or empty '{key}'")
-    return manifest, hashlib.sha256(raw).hexdigest()
+            raise WeightsError(f"{where}: missing or empty '{key}'")
+    return manifest
 
 
 def _check_entry(folder: Path, fname: str, entry: Any) -> None:
@@ -282,38 +287,48 @@ def load_weight_set(folder: str | os.PathLike[str] | None = None,
     for fname, entry in files.items():  # every name is checked before any file is read
         _check_entry(folder, fname, entry)
     verified = {fname: _verify_file(folder, fname, entry) for fname, entry in files.items()}
+    models = _build_models(manifest, _display(folder / MANIFEST), dev,
+                           lambda fname: verified[fname],
+                           lambda fname: _display(verified[fname]))
+    classes = tuple(manifest.get("classes") or AAMI_CLASSES)
+    _check_consistency(folder, manifest, models, classes)
+    _check_context(folder, manifest, models)
+    return LoadedWeightSet(folder=folder, manifest=manifest, models=models, device=dev,
+                           manifest_sha256=manifest_sha, classes=classes)
+
+
+def _build_models(manifest: dict, where: str, dev: torch.device,
+                  source: Callable[[str], Any], shown: Callable[[str], str]
+                  ) -> dict[str, nn.Module]:
+    """Each architecture of ``manifest`` built and loaded from its (already verified)
+    ``.pt``: ``source(fname)`` is what ``torch.load`` reads (a path, or bytes held in
+    memory), ``shown(fname)`` names it in errors, ``where`` names the manifest."""
     models: dict[str, nn.Module] = {}
     for name, spec in manifest["architecture"].items():
         fname = f"{name}.pt"
-        if fname not in verified:
-            raise WeightsError(f"{_display(folder / MANIFEST)}: architecture '{name}' has no "
-                               f"entry for {fname} under 'files'")
+        if fname not in manifest["files"]:
+            raise WeightsError(f"{where}: architecture '{name}' has no entry for {fname} "
+                               f"under 'files'")
         if not isinstance(spec, dict):
-            raise WeightsError(f"{_display(folder / MANIFEST)}: architecture of '{name}' "
-                               f"is not an object")
-        path = verified[fname]
+            raise WeightsError(f"{where}: architecture of '{name}' is not an object")
         try:
-            state = torch.load(path, map_location=dev, weights_only=True)
+            state = torch.load(source(fname), map_location=dev, weights_only=True)
         except Exception as err:  # any unpickling failure means a bad file
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise WeightsError(f"{_display(path)}: cannot be read as weights ({first})") from None
+            raise WeightsError(f"{shown(fname)}: cannot be read as weights ({first})") from None
         if not isinstance(state, dict) or not all(
                 isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-            raise WeightsError(f"{_display(path)}: not a plain dict of tensors")
+            raise WeightsError(f"{shown(fname)}: not a plain dict of tensors")
         state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
         model = build_model(name, spec)
         try:
             model.load_state_dict(state, strict=True)
         except RuntimeError as err:
             first = str(err).splitlines()[0]
-            raise WeightsError(f"{_display(path)}: does not fit architecture '{name}' "
+            raise WeightsError(f"{shown(fname)}: does not fit architecture '{name}' "
                                f"({first})") from None
         models[name] = model.to(dev).eval()
-    classes = tuple(manifest.get("classes") or AAMI_CLASSES)
-    _check_consistency(folder, manifest, models, classes)
-    _check_context(folder, manifest, models)
-    return LoadedWeightSet(folder=folder, manifest=manifest, models=models, device=dev,
-                           manifest_sha256=manifest_sha, classes=classes)
+    return models
 
 
 # --------------------------------------------------------------------------- held in memory
@@ -357,15 +372,7 @@ def load_weight_set_from_files(files: Mapping[str, bytes], origin: str | os.Path
     raw = files.get(MANIFEST)
     if raw is None:
         raise WeightsError(f"{where}: manifest not found; this is not a BeatScope weight set")
-    try:
-        manifest = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise WeightsError(f"{where}: not valid JSON ({err})") from None
-    if not isinstance(manifest, dict):
-        raise WeightsError(f"{where}: expected a JSON object")
-    for key in ("files", "architecture"):
-        if not isinstance(manifest.get(key), dict) or not manifest[key]:
-            raise WeightsError(f"{where}: missing or empty '{key}'")
+    manifest = _parse_manifest(raw, where)
     for fname, entry in manifest["files"].items():
         _check_entry(origin, fname, entry)
         shown = _display(origin / fname)
@@ -380,31 +387,8 @@ def load_weight_set_from_files(files: Mapping[str, bytes], origin: str | os.Path
             raise WeightsError(f"{shown}: sha256 mismatch (file is corrupt or was modified); "
                                f"expected {want[:12]}…, got {got[:12]}…")
     dev = torch.device(device)
-    models: dict[str, nn.Module] = {}
-    for name, spec in manifest["architecture"].items():
-        fname = f"{name}.pt"
-        if fname not in manifest["files"]:
-            raise WeightsError(f"{where}: architecture '{name}' has no entry for {fname} "
-                               f"under 'files'")
-        if not isinstance(spec, dict):
-            raise WeightsError(f"{where}: architecture of '{name}' is not an object")
-        shown = _display(origin / fname)
-        try:
-            state = torch.load(io.BytesIO(files[fname]), map_location=dev, weights_only=True)
-        except Exception as err:  # any unpickling failure means a bad file
-            first = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise WeightsError(f"{shown}: cannot be read as weights ({first})") from None
-        if not isinstance(state, dict) or not all(
-                isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-            raise WeightsError(f"{shown}: not a plain dict of tensors")
-        state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
-        model = build_model(name, spec)
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as err:
-            first = str(err).splitlines()[0]
-            raise WeightsError(f"{shown}: does not fit architecture '{name}' ({first})") from None
-        models[name] = model.to(dev).eval()
+    models = _build_models(manifest, where, dev, lambda fname: io.BytesIO(files[fname]),
+                           lambda fname: _display(origin / fname))
     classes = tuple(manifest.get("classes") or AAMI_CLASSES)
     _check_consistency(origin, manifest, models, classes)
     _check_context(origin, manifest, models)
