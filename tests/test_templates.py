@@ -237,3 +237,26 @@ def test_the_oracle_relabels_and_deletes_time_spans_in_one_action_each():
     assert len(simulate(case).actions) == 60  # without spans: one by one
     outcome = simulate(case, spans=True)
     assert outcome.actions == ["relabel beats 30-69 \u2192 N (+40)", "delete beats 100-119 (+20)"]
+
+
+def test_a_proposal_of_several_labels_is_one_command_saved_with_its_subject():
+    from beatscope.review.serialise import command_from_payload, command_payload
+
+    rows = _rows("NNVVSSN")
+    store = ReviewStore(360.0, rows)
+    stack = CommandStack(store)
+    from beatscope.review.commands import Relabel
+
+    samples = rows.sample[[5, 2, 3]]  # any order: one label each
+    command = stack.push(Relabel(samples, ["N", "F", "F"], source="propagated",
+                                 subject="learned from corrections"))
+    assert list(store.label) == list("NNFFSNN")
+    assert stack.undo_text.lower().endswith(
+        "relabel learned from corrections (3 beats) s/v \u2192 f/n")
+    back = command_from_payload(command_payload(command))
+    assert back.text == command.text and back.subject == command.subject
+    assert back.label.tolist() == ["F", "F", "N"] and back.samples.tolist() == sorted(samples)
+    stack.undo()
+    assert list(store.label) == list("NNVVSSN")
+    with pytest.raises(ValueError, match="one label per beat"):
+        Relabel(samples, ["N", "F"])

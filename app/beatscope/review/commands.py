@@ -37,6 +37,21 @@ def _samples(beats) -> np.ndarray:
     return s
 
 
+def _samples_with(beats, labels) -> tuple[np.ndarray, np.ndarray]:
+    """Samples in order with their labels (one each), every sample once."""
+    samples = np.array(beats, dtype=np.int64, ndmin=1)
+    labels = np.array(labels, dtype="<U1", ndmin=1)
+    if len(samples) != len(labels):
+        raise ValueError("a relabel needs one label per beat")
+    for label in set(labels.tolist()):
+        _check_label(label)
+    order = np.argsort(samples, kind="stable")
+    samples, labels = samples[order], labels[order]
+    if len(samples) == 0 or (len(samples) > 1 and (np.diff(samples) == 0).any()):
+        raise ValueError("a relabel needs distinct beats, at least one")
+    return samples, labels
+
+
 def _check_label(label: str) -> str:
     if label not in AAMI_CLASSES:
         raise ValueError(f"unknown beat class {label!r} (one of {', '.join(AAMI_CLASSES)})")
@@ -94,10 +109,13 @@ class Relabel(Command):
 
     kind = "relabel"
 
-    def __init__(self, beats, label: str, stamp: Stamp | None = None,
+    def __init__(self, beats, label, stamp: Stamp | None = None,
                  source: str = "reviewer", subject: str = ""):
-        self.samples = _samples(beats)
-        self.label = _check_label(label)
+        if isinstance(label, str):
+            self.samples = _samples(beats)
+            self.label = _check_label(label)
+        else:  # one label per beat: what "learn from my corrections" proposes at once
+            self.samples, self.label = _samples_with(beats, label)
         if source not in SOURCES[1:]:
             raise ValueError(f"a relabel's source is reviewer or propagated, not {source!r}")
         self.source = source
@@ -113,7 +131,8 @@ class Relabel(Command):
     def do(self, store: ReviewStore) -> None:
         def relabel(after: BeatRows) -> None:
             olds = sorted(set(self.before.label.tolist()))
-            self.text = f"relabel {self._what()} {'/'.join(olds)} \u2192 {self.label}"
+            news = sorted(set(np.atleast_1d(self.label).tolist()))
+            self.text = f"relabel {self._what()} {'/'.join(olds)} \u2192 {'/'.join(news)}"
             after.reviewer_label[:] = self.label
             after.source[:] = SOURCES.index(self.source)
         self._change(store, relabel)
@@ -127,6 +146,7 @@ class _SetDeleted(Command):
     def __init__(self, beats, stamp: Stamp | None = None, subject: str = ""):
         self.samples = _samples(beats)
         self.stamp = stamp or Stamp()
+        self.subject = subject
         self.text = self._describe(len(self.samples))
         if subject:  # "delete template 7 (40 beats)"
             self.text = f"{self.text.split()[0]} {subject} ({_count(len(self.samples))})"

@@ -94,7 +94,10 @@ def command_payload(command: Command, with_before: bool = True) -> dict:
     else:
         out["samples"] = command.samples.tolist()
         if isinstance(command, Relabel):
-            out.update(label=command.label, source=command.source)
+            label = command.label if isinstance(command.label, str) else command.label.tolist()
+            out.update(label=label, source=command.source, subject=command.subject)
+        elif getattr(command, "subject", ""):
+            out["subject"] = command.subject
         elif isinstance(command, SetNote):
             out["note"] = command.note
     return out
@@ -105,9 +108,10 @@ def command_from_payload(p: dict, before: BeatRows | None = None) -> Command:
     stamp = Stamp(p["reviewer"], p["at"])
     kind = p["kind"]
     if kind == "relabel":
-        command: Command = Relabel(p["samples"], p["label"], stamp, p["source"])
+        command: Command = Relabel(p["samples"], p["label"], stamp, p["source"],
+                                   p.get("subject", ""))
     elif kind == "delete":
-        command = DeleteBeats(p["samples"], stamp)
+        command = DeleteBeats(p["samples"], stamp, p.get("subject", ""))
     elif kind == "restore":
         command = RestoreBeats(p["samples"], stamp)
     elif kind == "note":

@@ -133,9 +133,10 @@ class ReviewSession:
     def _stamp(self) -> Stamp:
         return Stamp(self.reviewer, time.time())
 
-    def relabel(self, samples, label: str, subject: str = "",
+    def relabel(self, samples, label, subject: str = "",
                 source: str = "reviewer") -> Relabel | None:
-        """Give these beats the reviewer's label (beats already labelled so: skipped).
+        """Give these beats the reviewer's label, one for all or one per beat (beats
+        already labelled so: skipped).
 
         ``subject`` names them in the history ("template 7"); ``source`` is
         ``propagated`` for a suggestion the reviewer accepted: those never
@@ -143,16 +144,20 @@ class ReviewSession:
         samples = np.atleast_1d(np.asarray(samples, np.int64))
         if len(samples) == 0:
             return None
+        labels = np.broadcast_to(np.asarray(label, dtype="<U1"), samples.shape)
         current = self.store.snapshot(samples)
         if source == "reviewer":
-            todo = samples[(current.label != label) | (current.reviewer_label == "")
-                           | (current.source != SOURCES.index("reviewer"))]
+            todo = ((current.label != labels) | (current.reviewer_label == "")
+                    | (current.source != SOURCES.index("reviewer")))
         else:
-            todo = samples[(current.source != SOURCES.index("reviewer"))
-                           & (current.label != label) & ~current.deleted]
-        if len(todo) == 0:
+            todo = ((current.source != SOURCES.index("reviewer"))
+                    & (current.label != labels) & ~current.deleted)
+        if not todo.any():
             return None
-        return self.stack.push(Relabel(todo, label, self._stamp(), source, subject))
+        kept = labels[todo]
+        uniform = bool((kept == kept[0]).all())  # one label: the command keeps a str
+        return self.stack.push(Relabel(samples[todo], str(kept[0]) if uniform else kept,
+                                       self._stamp(), source, subject))
 
     def delete(self, samples, subject: str = "") -> DeleteBeats | None:
         """Mark these beats as not beats (``subject`` names them in the history)."""

@@ -7,9 +7,9 @@ like those corrected are looked for in an engine process
 ("139 similar beats: V → N — Apply / Dismiss"). "Learn from my corrections" offers
 what the reviewer's labels would change over the whole record
 (:func:`~beatscope.review.propagate.learn_from_corrections`). Apply pushes one
-undoable command per label, marked ``propagated``; neither ever touches a beat the
-reviewer labelled (the core guarantees it, and a propagated relabel skips them
-again). An answer to an older state of the review (edits came in meanwhile) is
+undoable command, whatever labels it proposes, marked ``propagated``; neither ever
+touches a beat the reviewer labelled (the core guarantees it, and a propagated
+relabel skips them again). An answer to an older state of the review (edits came in meanwhile) is
 dropped, as the rhythm refresher's are.
 """
 
@@ -255,21 +255,23 @@ class CorrectionSuggestions(QObject):
                        + _per_label(proposal, always=True), proposal, LEARNED_SUBJECT)
 
     def apply(self) -> None:
-        """The offered proposal as one propagated command per label."""
+        """The offered proposal as one propagated command (one undo step), whatever
+        labels it proposes."""
         review, proposal, subject = self.session.review, self.bar.proposal, self.bar.subject
         self.bar.clear()
-        if review is None or proposal is None:
+        if review is None or proposal is None or not proposal.count:
             return
-        done = 0
-        for label, samples in sorted(proposal.by_label.items()):
-            try:
-                command = review.relabel(samples, label, subject=subject, source="propagated")
-            except (sqlite3.Error, OSError) as err:
-                self.message.emit(f"The edit could not be saved ({err}); it was not applied")
-                return
-            done += 0 if command is None else len(command.samples)
-        if done:
-            self.message.emit(f"Relabelled {done:,} {subject} · Ctrl+Z undoes")
+        pairs = sorted(proposal.by_label.items())
+        samples = np.concatenate([s for _, s in pairs])
+        labels = np.concatenate([np.full(len(s), label) for label, s in pairs])
+        try:
+            command = review.relabel(samples, labels, subject=subject, source="propagated")
+        except (sqlite3.Error, OSError) as err:
+            self.message.emit(f"The edit could not be saved ({err}); it was not applied")
+            return
+        if command is not None:
+            self.message.emit(f"Relabelled {len(command.samples):,} {subject} · "
+                              "Ctrl+Z undoes")
 
     def wait(self, timeout_ms: int = 30_000) -> bool:
         return self.pool.waitForDone(timeout_ms)
