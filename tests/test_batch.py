@@ -147,6 +147,35 @@ def test_second_run_resumes_and_force_redoes(archive: Path, tmp_path: Path,
     assert all((out / f"{p}.json").stat().st_mtime_ns > stamps[p] for p in RECORDS)
 
 
+def test_ctrl_c_keeps_what_was_done_listed_and_the_next_run_resumes(
+        archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from beatscope.cli import analyze_cmd
+
+    real, calls = analyze_cmd.analyze_one, []
+
+    def interrupted_at_the_second(*args, **kwargs):
+        calls.append(args[0])
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analyze_cmd, "analyze_one", interrupted_at_the_second)
+    out = tmp_path / "out"
+    code, err = analyze(capsys, archive, "--out", out, "--no-classify")
+    assert code == 130
+    assert err.splitlines()[-1].startswith("beatscope: interrupted: 1 done, 0 failed")
+    assert_clean_stderr(err)
+    first = statuses(out)
+    assert sorted(first.values()) == ["done"] + ["interrupted"] * (len(RECORDS))
+    monkeypatch.setattr(analyze_cmd, "analyze_one", real)
+    code, err = analyze(capsys, archive, "--out", out, "--no-classify")
+    done_before = next(p for p, status in first.items() if status == "done")
+    assert statuses(out)[done_before] == "skipped"
+    assert sorted(statuses(out).values()) == ["done"] * (len(RECORDS) - 1) + ["failed",
+                                                                              "skipped"]
+
+
 def test_other_options_are_not_resumed(archive: Path, tmp_path: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from beatscope.cli.batch_plan import SUMMARY_NAME, BatchItem, plan_batch
-from beatscope.cli.batch_progress import DONE, FAILED, SKIPPED, BatchProgress, format_seconds
+from beatscope.cli.batch_progress import (
+    DONE,
+    FAILED,
+    INTERRUPTED,
+    SKIPPED,
+    BatchProgress,
+    format_seconds,
+)
 from beatscope.cli.batch_summary import (
     RecordStats,
     SummaryRow,
@@ -191,6 +198,7 @@ def run(args: argparse.Namespace) -> int:
 
     rows, todo, colliding = _triage(items, args.out, None if args.force else wanted)
     progress = BatchProgress(len(items), skipped=len(rows))
+    interrupted = False
     try:
         for index in colliding:
             message = (f"{items[index].source}: same output name as "
@@ -212,12 +220,26 @@ def run(args: argparse.Namespace) -> int:
                 outcome = finished.result or Outcome(
                     "", False, f"{items[index].source}: {finished.error}")
                 _finish(progress, rows, index, items, args.out, outcome)
+    except KeyboardInterrupt:
+        # Ctrl-C on an overnight run: what was done stays listed, the rest is marked,
+        # and the next run resumes from the outputs already written
+        interrupted = True
+        for index in range(len(items)):
+            if index not in rows:
+                rows[index] = _row(items[index], args.out, INTERRUPTED,
+                                   "not analysed: the run was interrupted")
     finally:
         progress.close()
     try:
         write_summary_csv(args.out / SUMMARY_NAME, [rows[i] for i in range(len(items))])
     except OSError as err:
         raise BeatScopeError(f"cannot write {args.out / SUMMARY_NAME}: {err.strerror}") from err
+    if interrupted:
+        c = progress.counts
+        print(f"beatscope: interrupted: {c[DONE]} done, {c[FAILED]} failed, {c[SKIPPED]} "
+              f"skipped of {len(items)}; {args.out / SUMMARY_NAME} lists them, and the "
+              "same command resumes", file=sys.stderr)
+        return 130
     return _final_line(progress, time.monotonic() - started, args.out / SUMMARY_NAME)
 
 

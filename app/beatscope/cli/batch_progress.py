@@ -18,6 +18,8 @@ from typing import TextIO
 from tqdm import tqdm
 
 DONE, SKIPPED, FAILED = "done", "skipped", "failed"
+#: summary.csv's status of a record a Ctrl-C left unanalysed
+INTERRUPTED = "interrupted"
 
 
 def format_seconds(seconds: float) -> str:
