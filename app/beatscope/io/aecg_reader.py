@@ -25,7 +25,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Record, age_at, note_ignored_fs
+from beatscope.io.record import Record, note_ignored_fs, patient_fields
 from beatscope.io.units import mv_factor
 
 ROOT_TAG = "AnnotatedECG"
@@ -199,28 +199,16 @@ def _timestamp(element: Element | None) -> _dt.datetime | None:
 
 
 def _patient_fields(root: Element, start: _dt.datetime | None) -> dict[str, str]:
-    out: dict[str, str] = {}
     subject = _first(root, "trialSubject")
     if subject is None:
-        return out
+        return {}
     pid = _attribute(subject, "id", "extension")
-    if pid:
-        out["id"] = pid
     person = _child(subject, "subjectDemographicPerson")
     if person is None:
-        return out
+        return patient_fields(start, pid=pid)
     name = _child(person, "name")
-    if name is not None:
-        text = " ".join(" ".join(name.itertext()).split())
-        if text:
-            out["name"] = text
-    sex = _SEX.get(_attribute(person, "administrativeGenderCode", "code").upper())
-    if sex:
-        out["sex"] = sex
-    born = _timestamp(_child(person, "birthTime"))
-    if born is not None:
-        out["birthdate"] = born.date().isoformat()
-        age = age_at(born, start)
-        if age is not None:
-            out["age"] = age
-    return out
+    return patient_fields(
+        start, pid=pid,
+        name="" if name is None else " ".join(" ".join(name.itertext()).split()),
+        sex=_SEX.get(_attribute(person, "administrativeGenderCode", "code").upper(), ""),
+        born=_timestamp(_child(person, "birthTime")))

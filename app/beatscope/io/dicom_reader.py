@@ -33,7 +33,7 @@ from pydicom.waveforms.numpy_handler import WAVEFORM_DTYPES, multiplex_array
 
 from beatscope.errors import RecordError
 from beatscope.io.leads import STANDARD_LEADS, normalise_lead_name
-from beatscope.io.record import Record, age_at, note_ignored_fs
+from beatscope.io.record import Record, note_ignored_fs, patient_fields
 from beatscope.io.twelve_lead import canonical_lead_name
 from beatscope.io.units import mv_factor
 
@@ -261,27 +261,16 @@ def _acquired(ds: Dataset) -> _dt.datetime | None:
 
 
 def _patient_fields(ds: Dataset, start: _dt.datetime | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    name = ds.get("PatientName")
-    if name:
+    name = ""
+    if ds.get("PatientName"):
         # PN is "Family^Given^Middle^Prefix^Suffix" (then "=" and ideographic and
         # phonetic forms, not shown): shown in reading order
-        parts = str(name).split("=", 1)[0].split("^")
+        parts = str(ds.get("PatientName")).split("=", 1)[0].split("^")
         ordered = [p for p in (parts[3:4] + parts[1:3] + parts[:1] + parts[4:5]) if p.strip()]
-        if ordered:
-            out["name"] = " ".join(p.strip() for p in ordered)
-    pid = str(ds.get("PatientID", "") or "").strip()
-    if pid:
-        out["id"] = pid
-    sex = _SEX.get(str(ds.get("PatientSex", "") or "").strip().upper())
-    if sex:
-        out["sex"] = sex
-    born = _parse_date_time(str(ds.get("PatientBirthDate", "") or ""))
-    if born is not None:
-        out["birthdate"] = born.date().isoformat()
+        name = " ".join(p.strip() for p in ordered)
     age = re.fullmatch(r"0*(\d+)([DWMY])", str(ds.get("PatientAge", "") or "").strip())
-    if age is not None and age.group(2) == "Y":
-        out["age"] = age.group(1)
-    elif (age := age_at(born, start)) is not None:
-        out["age"] = age
-    return out
+    return patient_fields(
+        start, name=name, pid=str(ds.get("PatientID", "") or "").strip(),
+        sex=_SEX.get(str(ds.get("PatientSex", "") or "").strip().upper(), ""),
+        born=_parse_date_time(str(ds.get("PatientBirthDate", "") or "")),
+        stated_age=age.group(1) if age is not None and age.group(2) == "Y" else None)

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Annotations, Record, age_at, note_ignored_fs
+from beatscope.io.record import Annotations, Record, note_ignored_fs, patient_fields
 
 ISHNE_MAGIC = b"ISHNE1.0"
 ANN_MAGIC = b"ANN  1.0"
@@ -241,24 +241,10 @@ def _start_datetime(header: np.void) -> _dt.datetime | None:
 
 def _patient_fields(header: np.void, start: _dt.datetime | None) -> dict[str, str]:
     """What the header says of the patient, in the keys ``Record.patient`` uses."""
-    out: dict[str, str] = {}
     name = " ".join(part for part in (_text(header["first_name"]),
                                       _text(header["last_name"])) if part)
-    if name:
-        out["name"] = name
-    pid = _text(header["patient_id"])
-    if pid:
-        out["id"] = pid
-    sex = _SEX.get(int(header["sex"]))
-    if sex:
-        out["sex"] = sex
-    born = _date(header["birth_date"])
-    if born is not None:
-        out["birthdate"] = born.isoformat()
-        age = age_at(born, start)
-        if age is not None:
-            out["age"] = age
-    return out
+    return patient_fields(start, name=name, pid=_text(header["patient_id"]),
+                          sex=_SEX.get(int(header["sex"]), ""), born=_date(header["birth_date"]))
 
 
 def read_ishne_annotations(ann: Path, fs: float, notes: list[str]) -> Annotations | None:

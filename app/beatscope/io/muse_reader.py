@@ -33,7 +33,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Record, age_at, note_ignored_fs
+from beatscope.io.record import Record, note_ignored_fs, patient_fields
 from beatscope.io.twelve_lead import STANDARD_ORDER, canonical_lead_name
 from beatscope.io.units import mv_factor
 
@@ -222,25 +222,15 @@ def _date_time(date: str, time: str) -> _dt.datetime | None:
 
 
 def _patient_fields(demographics: Element | None, start: _dt.datetime | None) -> dict[str, str]:
-    out: dict[str, str] = {}
     if demographics is None:
-        return out
-    name = " ".join(p for p in (_text(demographics, "PatientFirstName"),
-                                _text(demographics, "PatientLastName")) if p)
-    if name:
-        out["name"] = name
-    pid = _text(demographics, "PatientID")
-    if pid:
-        out["id"] = pid
-    sex = _SEX.get(_text(demographics, "Gender").upper())
-    if sex:
-        out["sex"] = sex
-    born = _date(_text(demographics, "DateofBirth"))
-    if born is not None:
-        out["birthdate"] = born.isoformat()
+        return {}
     age = _text(demographics, "PatientAge")
-    if age.isdigit() and _text(demographics, "AgeUnits").upper() in ("", "YEARS"):
-        out["age"] = str(int(age))
-    elif (age := age_at(born, start)) is not None:
-        out["age"] = age
-    return out
+    stated = (age.isdigit() and _text(demographics, "AgeUnits").upper() in ("", "YEARS"))
+    return patient_fields(
+        start,
+        name=" ".join(p for p in (_text(demographics, "PatientFirstName"),
+                                  _text(demographics, "PatientLastName")) if p),
+        pid=_text(demographics, "PatientID"),
+        sex=_SEX.get(_text(demographics, "Gender").upper(), ""),
+        born=_date(_text(demographics, "DateofBirth")),
+        stated_age=str(int(age)) if stated else None)

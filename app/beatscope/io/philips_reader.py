@@ -32,7 +32,7 @@ import numpy as np
 from defusedxml import DefusedXmlException
 
 from beatscope.errors import RecordError
-from beatscope.io.record import Record, age_at, note_ignored_fs
+from beatscope.io.record import Record, note_ignored_fs, patient_fields
 from beatscope.io.twelve_lead import LIMB_LEADS, STANDARD_ORDER, canonical_lead_name
 from beatscope.io.validate import check_fs
 from beatscope.io.xli import XliError, xli_decode
@@ -232,30 +232,20 @@ def _date_time(element: Element | None) -> _dt.datetime | None:
 
 
 def _patient_fields(general: Element | None, start: _dt.datetime | None) -> dict[str, str]:
-    out: dict[str, str] = {}
     if general is None:
-        return out
-    name = " ".join(p for p in (_text(general, "name", "firstname"),
-                                _text(general, "name", "lastname")) if p)
-    if name:
-        out["name"] = name
-    pid = _text(general, "patientid")
-    if pid:
-        out["id"] = pid
-    sex = _SEX.get(_text(general, "sex").upper())
-    if sex:
-        out["sex"] = sex
+        return {}
     born_text = _text(general, "age", "dateofbirth")
     born = None
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", born_text):
         try:
             born = _dt.date.fromisoformat(born_text)
-            out["birthdate"] = born.isoformat()
         except ValueError:
             born = None
     years = _text(general, "age", "years")
-    if years.isdigit():
-        out["age"] = str(int(years))
-    elif (age := age_at(born, start)) is not None:
-        out["age"] = age
-    return out
+    return patient_fields(
+        start,
+        name=" ".join(p for p in (_text(general, "name", "firstname"),
+                                  _text(general, "name", "lastname")) if p),
+        pid=_text(general, "patientid"),
+        sex=_SEX.get(_text(general, "sex").upper(), ""),
+        born=born, stated_age=str(int(years)) if years.isdigit() else None)

@@ -102,6 +102,27 @@ def age_at(born: _dt.date | None, start: _dt.date | None) -> str | None:
     return str(start.year - born.year - ((start.month, start.day) < (born.month, born.day)))
 
 
+def patient_fields(start: _dt.date | None, *, name: str = "", pid: str = "", sex: str = "",
+                   born: _dt.date | None = None, stated_age: str | None = None
+                   ) -> dict[str, str]:
+    """``Record.patient`` from what a file says, each key only where it says it:
+    ``age`` is the age the file states, else the whole years from ``born`` to
+    ``start`` (the recording's start)."""
+    out: dict[str, str] = {}
+    if name:
+        out["name"] = name
+    if pid:
+        out["id"] = pid
+    if sex:
+        out["sex"] = sex
+    if born is not None:
+        out["birthdate"] = (born.date() if isinstance(born, _dt.datetime) else born).isoformat()
+    age = stated_age if stated_age is not None else age_at(born, start)
+    if age is not None:
+        out["age"] = age
+    return out
+
+
 def note_ignored_fs(notes: list[str], fs: float | None, rate: float) -> None:
     """A reader whose file states its sampling rate notes a different ``--fs``."""
     if fs is not None and float(fs) != float(rate):
