@@ -125,8 +125,11 @@ def serve(conn) -> None:
 
     # str(): torch's version is a TorchVersion, and unpickling it would import
     # torch into the viewer (~250 MB)
-    conn.send(("hello", {"cuda": bool(torch.cuda.is_available()),
-                         "torch": str(torch.__version__), "pid": os.getpid()}))
+    try:
+        conn.send(("hello", {"cuda": bool(torch.cuda.is_available()),
+                             "torch": str(torch.__version__), "pid": os.getpid()}))
+    except (BrokenPipeError, EOFError, OSError):  # the viewer went away while torch loaded
+        return
     ready_mb = [None]  # resident memory once warm (or after the first job)
     while True:
         try:

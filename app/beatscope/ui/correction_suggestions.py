@@ -143,10 +143,12 @@ class CorrectionSuggestions(QObject):
         self._known: tuple[np.ndarray, np.ndarray] | None = None  # labels before an edit
         self._generation = 0  # bumped by every label change: older answers are stale
         self._asked: dict[str, int] = {}  # the generation each kind was last asked on
+        # both children, the pool first: deleting this object deletes the pool first,
+        # which waits for a running job, so no job ever emits into deleted signals
+        # (as the rhythm refresher does)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
-        # no parent: a job finishing after the panel is gone emits into a live object
-        self.signals = _Signals()
+        self.signals = _Signals(self)
         self.signals.done.connect(self._on_proposal)
         self._review = None
         session.events.beats_reset.connect(self._on_beats_reset)
