@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from beatscope.training.splits import DS1  # noqa: E402
-from prematurity_rule import reference  # noqa: E402
+from prematurity_rule import reference, sveb_f1_of  # noqa: E402
 
 
 def variant(samples, fs, k, max_ratio, max_irr, mode, softness=0.02):
@@ -76,17 +76,7 @@ def adaptive(samples, fs, recent, jump, k=120, max_ratio=0.825, max_irr=0.125,
 
 def f1(beats: dict, rule=None, **kw) -> float:
     """SVEB F1 of the rule alone over reference N and S beats (V, F, Q left out)."""
-    tp = fp = fn = 0
-    for samples, labels, fs in beats.values():
-        gate, applies = (rule or variant)(samples, fs, **kw)
-        supraventricular = (labels == "N") | (labels == "S")
-        pred = supraventricular & applies & (gate > 0.5)
-        true = labels == "S"
-        tp += int((pred & true).sum())
-        fp += int((pred & ~true).sum())
-        fn += int((~pred & true).sum())
-    se, ppv = tp / max(tp + fn, 1), tp / max(tp + fp, 1)
-    return 2 * se * ppv / max(se + ppv, 1e-12)
+    return sveb_f1_of(beats, lambda samples, fs: (rule or variant)(samples, fs, **kw))[0]
 
 
 def joined(beats: dict) -> dict:

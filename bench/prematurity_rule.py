@@ -45,9 +45,15 @@ def reference(db: Path, names) -> dict:
 
 
 def sveb_f1(beats: dict, rule: PrematurityRule) -> tuple[float, float, float]:
+    return sveb_f1_of(beats, lambda samples, fs: prematurity(samples, fs, rule))
+
+
+def sveb_f1_of(beats: dict, gates) -> tuple[float, float, float]:
+    """SVEB F1, Se, +P of ``gates(samples, fs) -> (gate, applies)`` over the
+    reference N and S beats."""
     tp = fp = fn = 0
     for samples, labels, fs in beats.values():
-        gate, applies = prematurity(samples, fs, rule)
+        gate, applies = gates(samples, fs)
         supraventricular = (labels == "N") | (labels == "S")
         # where the rule stands aside the networks decide; scored here as N
         pred = supraventricular & applies & (gate > 0.5)
