@@ -65,10 +65,9 @@ SHARED = ROOT.parent / "shared" / "data"
 PLAIN_K = 30
 
 
-def _plain_templates(record, result, seed: int = 0) -> np.ndarray:
-    """The plain baseline: k-means (30) over PCA of the band-passed beats + prematurity."""
-    from sklearn.cluster import KMeans
-
+def denoised_model_leads(record, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The model leads denoised and at 360 Hz, and the beats ``r`` on that grid, made
+    as ``analyze`` makes them (which keeps neither)."""
     from beatscope.dsp import DENOISE_DEFAULT
 
     leads = select_model_leads(record.lead_names, 2)
@@ -78,8 +77,15 @@ def _plain_templates(record, result, seed: int = 0) -> np.ndarray:
     fs360 = record.fs
     if record.fs != TARGET_FS:
         clean, fs360 = resample(clean, record.fs, TARGET_FS)
+    return clean, map_samples(r, record.fs, fs360, clean.shape[0])
+
+
+def _plain_templates(record, result, seed: int = 0) -> np.ndarray:
+    """The plain baseline: k-means (30) over PCA of the band-passed beats + prematurity."""
+    from sklearn.cluster import KMeans
+
     r = result.beats.sample
-    r360 = map_samples(r, record.fs, fs360, clean.shape[0])
+    clean, r360 = denoised_model_leads(record, r)
     plan = context_plan(r, record.fs)
     rhythm = rhythm_coordinates(r, plan.median_rr_s[plan.anchor_of_beat], record.fs)
     shapes = beat_shapes(clean, r360)

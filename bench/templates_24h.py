@@ -30,20 +30,12 @@ sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from beatscope.aami import AAMI_CLASSES  # noqa: E402
-from beatscope.analysis.pipeline import lead_view  # noqa: E402
-from beatscope.dsp import (  # noqa: E402
-    DENOISE_DEFAULT,
-    TARGET_FS,
-    denoise,
-    map_samples,
-    resample,
-    resolve_powerline,
-)
 from beatscope.evaluate.labelled import label_detected  # noqa: E402
-from beatscope.io import load_record, select_model_leads  # noqa: E402
+from beatscope.io import load_record  # noqa: E402
 from beatscope.segment import context_plan  # noqa: E402
 from beatscope.segment.templates import cluster_templates  # noqa: E402
 from long_record import build_joined  # noqa: E402
+from review_effort import denoised_model_leads  # noqa: E402
 
 
 def main() -> int:
@@ -51,7 +43,6 @@ def main() -> int:
     p.add_argument("--mitdb", type=Path, default=ROOT.parent / "shared" / "data" / "mitdb")
     p.add_argument("--cache", type=Path, default=ROOT / "runs" / "holter24.pkl")
     args = p.parse_args()
-    from dataclasses import replace
 
     with tempfile.TemporaryDirectory() as tmp:
         names = sorted(h.stem for h in args.mitdb.glob("*.hea"))  # as the other 24-h benches
@@ -60,14 +51,7 @@ def main() -> int:
         result = _result(record, args.cache)
         r = result.beats.sample
         print(f"# 24-h joined record: {record.duration_s / 3600:.1f} h, {len(r)} beats")
-        leads = select_model_leads(record.lead_names, 2)
-        config = replace(DENOISE_DEFAULT,
-                         powerline=resolve_powerline(record.signals, record.fs, DENOISE_DEFAULT))
-        clean = denoise(lead_view(record.signals, leads), record.fs, config)
-        fs360 = record.fs
-        if record.fs != TARGET_FS:
-            clean, fs360 = resample(clean, record.fs, TARGET_FS)
-        r360 = map_samples(r, record.fs, fs360, clean.shape[0])
+        clean, r360 = denoised_model_leads(record, r)
         plan = context_plan(r, record.fs)
         local_rr = plan.median_rr_s[plan.anchor_of_beat]
         t = time.perf_counter()
