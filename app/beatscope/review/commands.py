@@ -149,7 +149,7 @@ class _SetDeleted(Command):
         self.subject = subject
         self.text = self._describe(len(self.samples))
         if subject:  # "delete template 7 (40 beats)"
-            self.text = f"{self.text.split()[0]} {subject} ({_count(len(self.samples))})"
+            self.text = f"{self.kind} {subject} ({_count(len(self.samples))})"
 
     @staticmethod
     def _describe(n: int) -> str:
