@@ -33,6 +33,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from beatscope.analysis.prematurity import apply_prematurity  # noqa: E402
 from beatscope.cli.evaluate_classification import score_records  # noqa: E402
@@ -40,6 +41,7 @@ from beatscope.evaluate.classification import score_classification  # noqa: E402
 from beatscope.evaluate.labelled import CLASS_INDEX  # noqa: E402
 from beatscope.models import BeatClassifier, load_weight_set  # noqa: E402
 from beatscope.training import splits  # noqa: E402
+from beatscope.training.augment import AugmentConfig  # noqa: E402
 from beatscope.training.trainer import TrainConfig, run_training  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -55,6 +57,12 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--balance-alpha", type=float, default=0.85)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lead-copy", type=float, default=0.0,
+                    help="as beatscope train --lead-copy")
+    ap.add_argument("--polarity", type=float, default=0.0, help="as beatscope train --polarity")
+    ap.add_argument("--cinc-normals", type=int, default=0,
+                    help="as beatscope train --cinc-normals")
+    ap.add_argument("--cinc", type=Path, default=SHARED / "cinc2017")
     args = ap.parse_args()
     command = "python bench/ds1_cv.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     nstdb = args.nstdb if args.nstdb.is_dir() else None
@@ -64,9 +72,13 @@ def main() -> int:
             print(f"fold {k}: already trained ({fdir})")
             continue
         cfg = TrainConfig(protocol="ds1-cv", cv_fold=k, epochs=args.epochs,
-                          balance_alpha=args.balance_alpha, threads=args.threads)
+                          balance_alpha=args.balance_alpha, threads=args.threads,
+                          augment=AugmentConfig(lead_copy=args.lead_copy,
+                                                polarity=args.polarity),
+                          cinc_normals=args.cinc_normals)
         print(f"fold {k}: training on {splits.ds1_cv_split(k)[0]}", flush=True)
-        run_training(cfg, args.db, fdir, nstdb, args.cache, command)
+        run_training(cfg, args.db, fdir, nstdb, args.cache, command,
+                     cinc=args.cinc if args.cinc_normals > 0 else None)
 
     present = [k for k in range(len(splits.DS1_CV_FOLDS))
                if (args.out / "folds" / str(k) / "manifest.json").is_file()]
@@ -87,9 +99,10 @@ def main() -> int:
         print(totals[key].table())
     summary = {key: totals[key].as_dict() for key in order}
     sweep = weight_sweep(kept)
+    rules = rule_comparison(kept)
     (args.out / "cv_scores.json").write_text(json.dumps(
         {"folds": present, "records": records, "command": command, "scores": summary,
-         "ensemble_weight_sweep": sweep}, indent=2) + "\n")
+         "ensemble_weight_sweep": sweep, "prematurity_rules": rules}, indent=2) + "\n")
     print(f"\nwrote {args.out / 'cv_scores.json'}")
     return 0
 
@@ -121,6 +134,35 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
             print(f"| {w:.3f} | {'on' if rule else 'off'} | {d['accuracy']:.2f} | "
                   f"{row['macro_f1_nsv']:.2f} | {sv['se']} / {sv['ppv']} / {sv['f1']} | "
                   f"{v['f1']} |")
+    return rows
+
+
+def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
+    """Pooled scores at the shipped ensemble weight with the shipped prematurity rule
+    and with the rule as it was before its step test (``bench/prematurity_rule.py``)."""
+    from beatscope.analysis.prematurity import PrematurityRule, prematurity
+    from prematurity_rule import BEFORE_STEP
+
+    rows = []
+    print(f"\nprematurity rule, ensemble weight {w}, pooled over the folds' records")
+    print("| rule | accuracy % | SVEB Se / +P / F1 | VEB F1 |")
+    print("|---|---|---|---|")
+    for name, rule in (("shipped", PrematurityRule()), ("before the step test", BEFORE_STEP)):
+        total = None
+        for rec in kept.values():
+            classes = rec["classes"]
+            p = w * rec["member_probs"]["resnet"] + (1 - w) * rec["member_probs"]["slap"]
+            gate, applies = prematurity(rec["sample"], rec["fs"], rule)
+            p = apply_prematurity(p, classes, gate, applies)
+            index = np.array([CLASS_INDEX[c] for c in classes])
+            s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
+            total = s if total is None else total + s
+        d = total.as_dict()
+        sv, v = d["per_class"]["S"], d["per_class"]["V"]
+        rows.append({"rule": name, "parameters": repr(rule), "accuracy": d["accuracy"],
+                     "S": sv, "V": v})
+        print(f"| {name} | {d['accuracy']:.2f} | {sv['se']} / {sv['ppv']} / {sv['f1']} | "
+              f"{v['f1']} |")
     return rows
 
 

@@ -34,6 +34,28 @@ def test_gradual_rate_change_is_not_prematurity() -> None:
     assert applies[1:].all() and gate.max() < 0.05
 
 
+def test_sinus_arrhythmia_is_not_a_run_of_premature_beats() -> None:
+    # breathing: the rate rises and falls by +-17 % over 8 beats, no beat abruptly early
+    phase = np.arange(400) * 2 * np.pi / 8
+    rr = 0.9 + 0.15 * np.sin(phase)
+    rule = PrematurityRule()
+    gate, applies = prematurity(peaks_from_rr(rr), FS, rule)
+    without_step = prematurity(peaks_from_rr(rr), FS, PrematurityRule(max_step=None))[0]
+    judged = applies & (np.arange(len(gate)) > rule.local_beats)
+    assert judged.sum() > 100
+    assert (without_step[judged] > 0.5).mean() > 0.2  # the ratio alone calls many S
+    assert gate[judged].max() < 0.5
+
+
+def test_a_run_of_early_beats_is_premature_from_its_abrupt_start() -> None:
+    rr = np.full(200, 0.8)
+    rr[150:156] = 0.5  # six beats of SVT: only the first is early against its neighbour
+    rr[156] = 1.0
+    gate, _ = prematurity(peaks_from_rr(rr), FS)
+    assert (gate[151:157] > 0.99).all()
+    assert np.delete(gate[1:], np.arange(150, 156)).max() < 0.01
+
+
 def test_rule_stands_aside_in_an_irregular_rhythm() -> None:
     rng = np.random.default_rng(0)
     rr = rng.uniform(0.4, 1.1, 300)  # AF-like: irregularly irregular
@@ -78,6 +100,7 @@ def test_analyze_labels_the_excerpts_atrial_premature_beat(data_dir) -> None:
     nearest = np.abs(result.beats.sample[:, None] - pac[None, :]).argmin(axis=0)
     assert (result.beats.label[nearest] == "S").all()
     assert (result.beats.label == "S").sum() <= len(pac) + 1
-    assert result.classifier["prematurity_rule"]["local_beats"] == 120
+    assert result.classifier["prematurity_rule"]["local_beats"] == PrematurityRule().local_beats
+    assert result.classifier["prematurity_rule"]["max_step"] == PrematurityRule().max_step
     without = analyze(record, AnalysisOptions(classifier=model, prematurity=None))
     assert without.classifier["prematurity_rule"] is None

@@ -83,7 +83,7 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
         if keep is not None:
             keep[name] = {"member_probs": out.member_probs, "gate": gate, "applies": applies,
                           "label": beats.label, "missed": beats.missed_label,
-                          "classes": classes}
+                          "classes": classes, "sample": beats.sample, "fs": beats.fs}
         preds.update({f"{key} + prematurity rule": apply_prematurity(p, classes, gate, applies)
                       for key, p in list(preds.items())})
         for key, p in preds.items():
