@@ -1,9 +1,11 @@
 """False ectopic calls in normal patients: the beat classifier on CinC 2017 records
 labelled normal sinus rhythm (single lead, 300 Hz, a handheld device, thousands of
-different people), which no beat model here trained on.
+different people), from the record-wise fold no beat model trains on
+(``training.cinc_normals.HELD_OUT_FOLD``; training may use the other folds' normal
+beats, ``beatscope train --cinc-normals``).
 
     python bench/normal_false_ectopy.py [--cinc ../shared/data/cinc2017] [--n 500]
-                                        [--weights DIR ...] [--seed 0]
+                                        [--weights DIR ...] [--seed 0] [--fold 0]
 
 Nearly every beat of a normal-rhythm recording is N, so V and S calls per 1,000 beats,
 and the share of recordings with more than 5 % of their beats called V, measure false
@@ -17,8 +19,6 @@ does (prematurity rule included, no rhythm model: only the beats are scored).
 from __future__ import annotations
 
 import argparse
-import csv
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -28,15 +28,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
+from beatscope.training.cinc_normals import (  # noqa: E402
+    HELD_OUT_FOLD,
+    fold_of,
+    load_reader,
+    normal_records,
+)
+
 #: A recording is counted as over-called when more than this share of its beats is V.
 OVER_CALLED_V = 0.05
-
-
-def load_reader(folder: Path):
-    spec = importlib.util.spec_from_file_location("read_cinc2017", folder / "read_cinc2017.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def score(weights: Path | None, names: list[str], reader) -> dict:
@@ -71,13 +71,16 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=500, help="normal records sampled (seeded)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weights", type=Path, nargs="*", default=[None])
+    ap.add_argument("--fold", type=int, default=HELD_OUT_FOLD,
+                    help=f"the fold sampled (default {HELD_OUT_FOLD}: never trained on); "
+                         "-1: every normal record")
     args = ap.parse_args()
-    with open(args.cinc / "REFERENCE.csv") as fh:
-        normal = sorted(row[0] for row in csv.reader(fh) if row and row[1] == "N")
+    normal = [n for n in normal_records(args.cinc) if args.fold < 0 or fold_of(n) == args.fold]
     rng = np.random.default_rng(args.seed)
     names = sorted(rng.choice(normal, size=min(args.n, len(normal)), replace=False).tolist())
     reader = load_reader(args.cinc)
-    print(f"{len(names)} of {len(normal)} CinC 2017 normal-rhythm records (seed {args.seed})")
+    print(f"{len(names)} of {len(normal)} CinC 2017 normal-rhythm records of fold {args.fold} "
+          f"(seed {args.seed})")
     print("| weights | beats | V per 1,000 | S per 1,000 | records > 5 % V | worst record's V "
           "share | seconds |")
     print("|---|---|---|---|---|---|---|")

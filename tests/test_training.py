@@ -110,3 +110,11 @@ def test_train_takes_a_fixed_ensemble_weight_and_refuses_one_out_of_range(capsys
     assert build_parser().parse_args(["train", "--out", "x"]).ensemble_weight is None
     assert main(["train", "--out", "x", "--ensemble-weight", "1.5"]) == 1
     assert "--ensemble-weight 1.5: must be in [0, 1]" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--lead-copy", "--polarity"])
+def test_train_refuses_an_augmentation_probability_out_of_range(capsys, flag: str) -> None:
+    from beatscope.cli.main import main
+
+    assert main(["train", "--out", "x", flag, "1.5"]) == 1
+    assert f"{flag} 1.5: must be in [0, 1]" in capsys.readouterr().err

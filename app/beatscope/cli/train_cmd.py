@@ -49,6 +49,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ensemble-weight", type=float, default=None, metavar="W",
                    help="weight of the first member (ResNet) in the ensemble, the second "
                         "getting 1 - W; default: tuned on the validation records")
+    p.add_argument("--lead-copy", type=float, default=0.0, metavar="P",
+                   help="augmentation: probability that one lead is fed to both inputs, "
+                        "as a one-lead record is")
+    p.add_argument("--polarity", type=float, default=0.0, metavar="P",
+                   help="augmentation: probability that a beat is inverted")
+    p.add_argument("--cinc-normals", type=int, default=0, metavar="N",
+                   help="add the guarded dominant beats of N CinC 2017 normal-rhythm "
+                        "recordings (outside the held-out fold) as N training beats")
+    p.add_argument("--cinc-per-record", type=int, default=12, metavar="K",
+                   help="at most K beats of each of those recordings")
+    p.add_argument("--cinc", type=Path, default=_SHARED / "cinc2017",
+                   help="CinC 2017 folder (for --cinc-normals)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", choices=["bf16", "fp32"], default="bf16")
     p.add_argument("--threads", type=int, default=2)
@@ -56,13 +68,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from beatscope.training.augment import AugmentConfig
     from beatscope.training.trainer import TrainConfig, run_training
 
     if args.ensemble_weight is not None and not 0.0 <= args.ensemble_weight <= 1.0:
         raise BeatScopeError(f"--ensemble-weight {args.ensemble_weight}: must be in [0, 1]")
+    for name in ("lead_copy", "polarity"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise BeatScopeError(f"--{name.replace('_', '-')} {getattr(args, name)}: "
+                                 "must be in [0, 1]")
     if not args.db.is_dir():
         raise BeatScopeError(f"{args.db}: MIT-BIH folder not found (pass --db)")
     nstdb = args.nstdb if str(args.nstdb) and args.nstdb.is_dir() else None
+    if args.cinc_normals > 0 and not (args.cinc / "REFERENCE.csv").is_file():
+        raise BeatScopeError(f"{args.cinc}: CinC 2017 folder not found (pass --cinc)")
     cfg = TrainConfig(protocol=args.protocol, cv_fold=args.cv_fold,
                       models=tuple(args.models.split(",")),
                       use_rr=not args.no_rr, template_channels=not args.no_template,
@@ -71,9 +90,13 @@ def run(args: argparse.Namespace) -> int:
                       balance_alpha=args.balance_alpha,
                       morphology_dropout=args.morphology_dropout,
                       patience=args.patience, ensemble_weight=args.ensemble_weight,
-                      seed=args.seed, precision=args.precision, threads=args.threads)
+                      seed=args.seed, precision=args.precision, threads=args.threads,
+                      augment=AugmentConfig(lead_copy=args.lead_copy,
+                                            polarity=args.polarity),
+                      cinc_normals=args.cinc_normals, cinc_per_record=args.cinc_per_record)
     command = "beatscope " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    manifest = run_training(cfg, args.db, args.out, nstdb, args.cache, command)
+    manifest = run_training(cfg, args.db, args.out, nstdb, args.cache, command,
+                            cinc=args.cinc if args.cinc_normals > 0 else None)
     test = manifest["metrics"].get("test") or manifest["metrics"]["validation"]
     ens = test["ensemble"]
     print(f"{args.out}: accuracy {ens['accuracy']} %, macro-F1 {ens['macro_f1_nsvf']}, "

@@ -4,7 +4,20 @@ Each transform models a real source of variation between recordings: electrode
 gain (amplitude scaling), residual baseline (offset and slope), real noise from
 the MIT-BIH Noise Stress Test Database's ``bw`` (baseline wander) and ``ma``
 (muscle artefact) records, and heart-rate-dependent QRS/T timing (a small time
-warp about the R peak, which stays at its index).
+warp about the R peak, which stays at its index), and two that make the network
+see what it meets away from MIT-BIH:
+
+* **one lead fed to both inputs** (``lead_copy``): a one-lead record (a handheld strip,
+  CinC 2017, a single Holter channel) reaches the models with its lead duplicated
+  (``segment.beats``); MIT-BIH's second input is V1 or a chest lead, whose normal QRS
+  is unlike lead II's, so a duplicated lead II looked abnormal to a model that never
+  saw one. Either lead is copied over the other, in the beat and in its difference
+  from the patient's reference alike;
+* **polarity** (``polarity``): both leads upside down, as with reversed electrodes or
+  a lead recorded the other way round.
+
+Channels come in pairs, one per lead: (lead 0, lead 1) of the beat, then, with the
+template channels, (lead 0, lead 1) of its difference from the reference.
 """
 
 from __future__ import annotations
@@ -27,6 +40,8 @@ class AugmentConfig:
     noise_ma: float = 0.25  # noise std relative to the beat's unit std
     noise_bw: float = 0.4
     warp: float = 0.08
+    lead_copy: float = 0.0  # probability that one lead replaces the other
+    polarity: float = 0.0  # probability that the beat is inverted
 
 
 def load_noise(nstdb: Path | None, fs_target: float = 360.0) -> dict[str, np.ndarray]:
@@ -90,4 +105,17 @@ class Augmenter:
             w = (pos - lo_i)[:, None, :]
             gather = lambda i: torch.gather(x, 2, i[:, None, :].expand(-1, leads, -1))  # noqa: E731
             x = gather(lo_i) * (1 - w) + gather(hi_i) * w
+        # last, as at inference: a duplicated lead is an exact copy, noise included
+        if c.lead_copy > 0 and leads % 2 == 0:
+            copy = torch.rand(b, generator=self.g) < c.lead_copy
+            source = torch.randint(0, 2, (b,), generator=self.g)
+            if copy.any():
+                x = x.clone()
+                for pair in range(0, leads, 2):
+                    for s in (0, 1):
+                        rows = copy & (source == s)
+                        x[rows, pair + 1 - s] = x[rows, pair + s]
+        if c.polarity > 0:
+            flip = torch.rand(b, generator=self.g) < c.polarity
+            x = x * torch.where(flip, -1.0, 1.0)[:, None, None]
         return x

@@ -10,6 +10,7 @@ Everything is logged to ``<out>/train.log``.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import platform
 import subprocess
@@ -69,6 +70,11 @@ class TrainConfig:
     precision: str = "bf16"  # autocast on the CPU; "fp32" to disable
     threads: int = 2
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    #: CinC 2017 normal-rhythm recordings whose guarded dominant beats join the
+    #: training beats as N (``training.cinc_normals``; 0: none), at most
+    #: ``cinc_per_record`` beats each. Never the held-out fold, never validation.
+    cinc_normals: int = 0
+    cinc_per_record: int = 12
 
 
 @dataclass
@@ -210,8 +216,9 @@ def _git_commit() -> str | None:
         return None
 
 
-def make_splits(cfg: TrainConfig, db: Path, cache: Path | None):
-    """(train, val, test) BeatArrays and the records in each, for the protocol."""
+def make_splits(cfg: TrainConfig, db: Path, cache: Path | None, cinc: Path | None = None):
+    """(train, val, test) BeatArrays and the records in each, for the protocol; the
+    CinC normal beats (``cfg.cinc_normals``) join the training beats only."""
     tc = cfg.template_channels
     if cfg.protocol == "ds1":
         train_recs = [r for r in splits.DS1 if r not in splits.DS1_VALIDATION]
@@ -232,15 +239,32 @@ def make_splits(cfg: TrainConfig, db: Path, cache: Path | None):
         return pool.subset(order[:a]), pool.subset(order[a:b]), pool.subset(order[b:]), names
     else:
         raise ValueError(f"protocol must be one of {PROTOCOLS}")
-    train = BeatArrays.stack(load_beats(db, train_recs, cache), template_channels=tc)
+    train_beats = load_beats(db, train_recs, cache)
+    names = {"train": train_recs, "val": val_recs, "test": test_recs}
+    if cfg.cinc_normals > 0:
+        from beatscope.training import cinc_normals
+
+        if cinc is None:
+            raise ValueError("cinc_normals needs the CinC 2017 folder")
+        chosen = cinc_normals.training_names(cinc, cfg.cinc_normals, cfg.seed)
+        extra = cinc_normals.load_normal_beats(cinc, chosen, cache, cfg.cinc_per_record,
+                                               cfg.seed)
+        train_beats = train_beats + extra
+        names["cinc_normals"] = {
+            "records": len(chosen),
+            "records_sha256": hashlib.sha256(" ".join(chosen).encode()).hexdigest(),
+            "beats": int(sum((b.label >= 0).sum() for b in extra)),
+            "held_out_fold": cinc_normals.HELD_OUT_FOLD, "folds": cinc_normals.FOLDS,
+            "guard": cinc_normals.GUARD_VERSION}
+    train = BeatArrays.stack(train_beats, template_channels=tc)
     val = BeatArrays.stack(load_beats(db, val_recs, cache), template_channels=tc)
     test = (BeatArrays.stack(load_beats(db, test_recs, cache), template_channels=tc)
             if test_recs else None)
-    return train, val, test, {"train": train_recs, "val": val_recs, "test": test_recs}
+    return train, val, test, names
 
 
 def run_training(cfg: TrainConfig, db: Path, out: Path, nstdb: Path | None,
-                 cache: Path | None, command: str) -> dict:
+                 cache: Path | None, command: str, cinc: Path | None = None) -> dict:
     """Train, calibrate, evaluate and save; returns the manifest."""
     from beatscope.models.ensemble import fit_temperature, tune_weight
     from beatscope.models.weights_io import save_weight_set
@@ -250,7 +274,7 @@ def run_training(cfg: TrainConfig, db: Path, out: Path, nstdb: Path | None,
     torch.set_num_threads(cfg.threads)
     log.info("command: %s", command)
     log.info("config: %s", asdict(cfg))
-    train, val, test, recs = make_splits(cfg, db, cache)
+    train, val, test, recs = make_splits(cfg, db, cache, cinc)
     log.info("beats: train %s, val %s, test %s", class_counts(train.label),
              class_counts(val.label), class_counts(test.label) if test else None)
     noise = load_noise(nstdb)
@@ -302,7 +326,11 @@ def run_training(cfg: TrainConfig, db: Path, out: Path, nstdb: Path | None,
                  "beats": {"train": class_counts(train.label), "val": class_counts(val.label),
                            "test": class_counts(test.label) if test else None},
                  "labels": "engine-detected beats matched to the reference within 150 ms",
-                 "augmentation_noise": sorted(noise)},
+                 "augmentation_noise": sorted(noise),
+                 **({"extra_normals": "PhysioNet/Computing in Cardiology Challenge 2017 "
+                                      "training set, normal-rhythm recordings (see "
+                                      "records.cinc_normals)"}
+                    if "cinc_normals" in recs else {})},
         # what the template channels and the context RR feature mean (segment.context)
         "context": context_description() if cfg.template_channels else None,
         "hyperparameters": {k: v for k, v in asdict(cfg).items()},
