@@ -8,9 +8,16 @@ from scipy import signal
 from beatscope.detect.feature import QrsFeature
 from beatscope.detect.filters import bandpass_sos
 
+#: Beats on each side whose fiducial sign makes the local majority (polarity consistency).
+POLARITY_NEIGHBOURS = 15
+#: A beat joins the majority's sign only if that deflection is at least this share of
+#: its own largest: a biphasic QRS (R about as deep as S) is ambiguous, a PVC whose
+#: opposite deflection is small is not.
+POLARITY_SWITCH_RATIO = 0.5
+
 
 def locate_r_peaks(x: np.ndarray, fs: float, qrs: np.ndarray, feature: QrsFeature,
-                   chunk: int = 3_600_000) -> np.ndarray:
+                   chunk: int = 3_600_000, consistent_polarity: bool = False) -> np.ndarray:
     """Move each QRS mark to the largest deflection of the best lead nearby.
 
     The search is confined to +-50 ms of the QRS energy centre so that a deep ST
@@ -18,6 +25,14 @@ def locate_r_peaks(x: np.ndarray, fs: float, qrs: np.ndarray, feature: QrsFeatur
     off the QRS. The lead is the one with the largest deflection times its
     quality weight, so an electrode pop on another lead cannot capture it.
     Works in chunks so that 24-h records need no full-length filtered copy.
+
+    ``consistent_polarity``: where R and S are about as large (a biphasic QRS, common
+    on lead I and in handheld strips) the largest deflection is the R wave in one beat
+    and the S wave in the next, and the classifier, whose windows are centred on the
+    mark, sees every other normal beat shifted by 30-50 ms. With it, a beat whose
+    largest deflection has the sign opposite to most of its neighbours on the same
+    lead (:data:`POLARITY_NEIGHBOURS` each side) is placed on its deflection of the
+    majority's sign when that one is at least :data:`POLARITY_SWITCH_RATIO` of it.
     """
     if len(qrs) == 0:
         return qrs.astype(np.int64)
@@ -26,8 +41,11 @@ def locate_r_peaks(x: np.ndarray, fs: float, qrs: np.ndarray, feature: QrsFeatur
     half = max(1, int(0.05 * fs))
     margin = int(2 * fs)
     offs = np.arange(-half, half + 1)
-    out = qrs.astype(np.int64).copy()
     blocks = np.clip(qrs // feature.block, 0, len(feature.lead_weights) - 1)
+    m = len(qrs)
+    lead = np.zeros(m, np.int64)
+    peak = np.zeros((m, 2), np.int64)  # sample of the largest rise / largest fall
+    size = np.zeros((m, 2))  # their sizes
     for start in range(0, n, chunk):
         sel = np.flatnonzero((qrs >= start) & (qrs < start + chunk))
         if len(sel) == 0:
@@ -36,12 +54,34 @@ def locate_r_peaks(x: np.ndarray, fs: float, qrs: np.ndarray, feature: QrsFeatur
         y = signal.sosfiltfilt(sos, np.asarray(x[lo:hi], dtype=np.float32), axis=0)
         idx = np.clip(qrs[sel, None] - lo + offs[None, :], 0, hi - lo - 1)
         seg = y[idx]  # (beats, window, leads)
-        dev = np.abs(seg - np.median(seg, axis=1, keepdims=True))
-        score = dev.max(axis=1) * feature.lead_weights[blocks[sel]]
-        lead = score.argmax(axis=1)
-        best = dev[np.arange(len(sel)), :, lead].argmax(axis=1)
-        out[sel] = idx[np.arange(len(sel)), best] + lo
-    return np.unique(out)
+        dev = seg - np.median(seg, axis=1, keepdims=True)
+        score = np.abs(dev).max(axis=1) * feature.lead_weights[blocks[sel]]
+        lead[sel] = score.argmax(axis=1)
+        d = dev[np.arange(len(sel)), :, lead[sel]]
+        rows = np.arange(len(sel))
+        peak[sel, 0] = idx[rows, d.argmax(axis=1)] + lo
+        peak[sel, 1] = idx[rows, d.argmin(axis=1)] + lo
+        size[sel, 0], size[sel, 1] = d.max(axis=1), -d.min(axis=1)
+    falls = size[:, 1] > size[:, 0]  # the largest deflection is a fall
+    if consistent_polarity:
+        majority_falls = _local_majority(falls, lead, POLARITY_NEIGHBOURS)
+        other = np.where(majority_falls, size[:, 1], size[:, 0])
+        switch = (falls != majority_falls) & (other >= POLARITY_SWITCH_RATIO * size.max(axis=1))
+        falls = np.where(switch, majority_falls, falls)
+    return np.unique(peak[np.arange(m), falls.astype(np.int64)])
+
+
+def _local_majority(flag: np.ndarray, lead: np.ndarray, k: int) -> np.ndarray:
+    """Per beat: whether most of the beats within ``k`` of it on the same lead (itself
+    included) have ``flag`` set (ties: not set)."""
+    out = np.zeros(len(flag), bool)
+    for value in np.unique(lead):
+        on = np.flatnonzero(lead == value)
+        votes = np.concatenate([[0], np.cumsum(np.where(flag[on], 1, -1))])
+        j = np.arange(len(on))
+        total = votes[np.minimum(j + k + 1, len(on))] - votes[np.maximum(j - k, 0)]
+        out[on] = total > 0
+    return out
 
 
 #: How far from a click the R peak of an inserted beat is looked for.
