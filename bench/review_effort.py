@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "app"))
 
 from beatscope.analysis import AnalysisOptions, analyze  # noqa: E402
 from beatscope.analysis.pipeline import lead_view  # noqa: E402
+from beatscope.analysis.prematurity import PrematurityRule  # noqa: E402
 from beatscope.dsp import TARGET_FS, denoise, map_samples, resample, resolve_powerline  # noqa: E402
 from beatscope.evaluate.labelled import label_detected  # noqa: E402
 from beatscope.evaluate.review_oracle import (  # noqa: E402
@@ -117,9 +118,12 @@ def prepare(path: Path, classifier, cache: Path | None, ref_ext: str = "atr") ->
 
         import beatscope.segment.templates as definition
 
-        # the weights and the template definition (its source) make an analysis
+        # the weights, the template definition (its source) and the engine's options,
+        # the prematurity rule included (not in the options' repr), make an analysis
         sha = classifier.describe()["manifest_sha256"][:12]
-        code = hashlib.sha256(Path(definition.__file__).read_bytes()).hexdigest()[:8]
+        code = hashlib.sha256(Path(definition.__file__).read_bytes()
+                              + repr(AnalysisOptions()).encode()
+                              + repr(PrematurityRule()).encode()).hexdigest()[:8]
         key = cache / f"{path.stem}-{ref_ext}-{sha}-{code}.pkl"
         if key.exists():
             return pickle.loads(key.read_bytes())
