@@ -4,6 +4,7 @@ nor on how the engine cut the record into blocks. Uses the shipped weights and e
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from beatscope.analysis import AnalysisOptions, analyze
 from beatscope.analysis import pipeline as pipeline_module
 from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
 from beatscope.dsp.filters import baseline_decimation
+from beatscope.dsp.wavelet import SIGMA_BLOCK_S, SIGMA_NEIGHBOURS, sigma_block_samples
 from beatscope.evaluate.matching import match_beats
 from beatscope.io import Record, load_record
 from beatscope.segment.context import ANCHOR_STEP_S, HALF_WINDOW_S
@@ -34,7 +36,7 @@ TIPPED_MAX = 0.01
 
 
 @cache
-def options(rule: bool = True, wavelet: bool = True) -> AnalysisOptions:
+def options(rule: bool = True, wavelet: bool = True, local: bool = False) -> AnalysisOptions:
     """The engine as shipped; ``rule=False`` without the prematurity rule (the
     networks' own labels); ``wavelet=False`` without the wavelet stage, the one
     denoising stage whose threshold still comes from the whole record (its noise
@@ -44,46 +46,52 @@ def options(rule: bool = True, wavelet: bool = True) -> AnalysisOptions:
     clf = load_classifier(ClassifierSpec())
     assert clf is not None, "the shipped weights must load"
     o = AnalysisOptions(classifier=clf, rhythm_model=None)
+    if local:  # the wavelet stage with its local threshold (dsp.wavelet)
+        o = replace(o, denoise=replace(o.denoise, wavelet_local=True))
     if not wavelet:
         o = replace(o, denoise=replace(o.denoise, wavelet_enabled=False))
     return o if rule else replace(o, prematurity=None)
 
 
 @cache
-def alone(name: str, rule: bool = True, wavelet: bool = False):
-    return analyze(load_record(path(name)), options(rule, wavelet))
+def alone(name: str, rule: bool = True, wavelet: bool = False, local: bool = False):
+    return analyze(load_record(path(name)), options(rule, wavelet, local))
 
 
 def path(name: str) -> Path:
     return (SAMPLES if name.endswith("10min") else DATA) / f"{name}.hea"
 
 
-def lengths(names: tuple[str, ...]) -> list[int]:
+def lengths(names: tuple[str, ...], grid: int = 1) -> list[int]:
     """Each excerpt's length in the join: padded to a multiple of the baseline filter's
-    decimation block, so each excerpt keeps the block phase it has alone (the median
-    baseline moves by up to 0.2 mV with that phase: a sensitivity of its own, not a
-    dependence on other beats, which is what these tests are about)."""
-    q = baseline_decimation(360.0)
+    decimation block (and of ``grid``), so each excerpt keeps the block phase it has
+    alone (the median baseline moves by up to 0.2 mV with that phase: a sensitivity of
+    its own, not a dependence on other beats, which is what these tests are about)."""
+    q = math.lcm(baseline_decimation(360.0), grid)
     return [-(-load_record(path(n)).n_samples // q) * q for n in names]
 
 
-def joined(names: tuple[str, ...]) -> Record:
+def joined(names: tuple[str, ...], grid: int = 1) -> Record:
     records = [load_record(path(n)) for n in names]
     parts = [np.pad(np.asarray(r.signals), ((0, m - r.n_samples), (0, 0)), mode="edge")
-             for r, m in zip(records, lengths(names), strict=True)]
+             for r, m in zip(records, lengths(names, grid), strict=True)]
     return Record(name="+".join(names), signals=np.concatenate(parts),
                   fs=records[0].fs, lead_names=["ECG1", "ECG2"], units=["mV", "mV"])
 
 
-def label_changes(names: tuple[str, ...], rule: bool) -> tuple[list[tuple], np.ndarray]:
+def label_changes(names: tuple[str, ...], rule: bool,
+                  local: bool = False) -> tuple[list[tuple], np.ndarray]:
     """The beats of the excerpts whose label changed when they were joined, as
     (excerpt, time in it, distance to the nearest junction, label alone, joined), and
-    the distance to the nearest junction of every beat compared (seconds)."""
-    record = joined(names)
-    result = analyze(record, options(rule, wavelet=False))
+    the distance to the nearest junction of every beat compared (seconds). ``local``:
+    with the wavelet stage on, its threshold local (excerpts padded to its noise
+    blocks too, for the same reason as the baseline's)."""
+    grid = math.lcm(sigma_block_samples(360.0), 16) if local else 1
+    record = joined(names, grid)
+    result = analyze(record, options(rule, wavelet=local, local=local))
     changes, offset, compared = [], 0, []
-    for k, (name, n) in enumerate(zip(names, lengths(names), strict=True)):
-        own = alone(name, rule)
+    for k, (name, n) in enumerate(zip(names, lengths(names, grid), strict=True)):
+        own = alone(name, rule, wavelet=local, local=local)
         inside = (result.beats.sample >= offset) & (result.beats.sample < offset + n)
         match = match_beats(own.beats.sample, result.beats.sample[inside] - offset,
                             int(0.15 * record.fs))
@@ -116,6 +124,18 @@ def test_joined_excerpts_get_the_labels_the_networks_give_each_alone(names):
     assert far == [] and (compared >= REACH_S).sum() > 300
     near = len(changes) - len(far)
     assert near <= TIPPED_MAX * (compared < REACH_S).sum(), changes
+
+
+def test_with_a_local_wavelet_threshold_the_wavelet_stage_stays_local_too():
+    """The wavelet stage on, its threshold local (``DenoiseConfig.wavelet_local``, off
+    until the networks are retrained with it): no beat farther than the noise
+    window's reach beyond the context's changes label (with the whole-record
+    threshold, 2 fusion beats of the 208 sample do, 210 and 234 s from a junction)."""
+    reach = REACH_S + (SIGMA_NEIGHBOURS + 1) * SIGMA_BLOCK_S
+    changes, compared = label_changes(CHAINS[0], rule=False, local=True)
+    assert [c for c in changes if c[2] >= reach] == [] and (compared >= reach).sum() > 300
+    near = [c for c in changes if c[2] < reach]
+    assert len(near) <= TIPPED_MAX * (compared < reach).sum(), changes
 
 
 @pytest.mark.parametrize("names", CHAINS)

@@ -110,7 +110,8 @@ def iter_chunks(n: int, chunk_size: int, overlap: int, align: int,
 def apply_chunked(kernel: Kernel, x: np.ndarray, *, overlap: int, align: int = 1,
                   chunk_size: int = DEFAULT_CHUNK, out: np.ndarray | None = None,
                   progress: ProgressFn | None = None, should_cancel: CancelFn | None = None,
-                  progress_span: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+                  progress_span: tuple[float, float] = (0.0, 1.0),
+                  positional: bool = False) -> np.ndarray:
     """Run ``kernel`` over ``x`` (``(n,)`` or ``(n, n_leads)``) chunk by chunk.
 
     Returns a new float32 array shaped like ``x``, or fills ``out``. ``out`` may be
@@ -120,6 +121,9 @@ def apply_chunked(kernel: Kernel, x: np.ndarray, *, overlap: int, align: int = 1
     inside ``progress_span`` after each chunk; ``should_cancel`` is polled before
     each chunk and :class:`~beatscope.errors.CancelledError` is raised when it
     returns True (an in-place run then leaves ``x`` partly processed).
+    ``positional``: the kernel is called as ``kernel(block, start)``, ``start`` the
+    record sample of the block's first column, for kernels whose work depends on
+    where in the record they are (a local noise level).
     """
     x2d, was_1d = as_2d(x)
     n = x2d.shape[0]
@@ -141,7 +145,7 @@ def apply_chunked(kernel: Kernel, x: np.ndarray, *, overlap: int, align: int = 1
         block = read_chunk(x2d, chunk)
         if saved is not None:
             block[:, : saved.shape[0]] = saved.T
-        y = kernel(block)
+        y = kernel(block, chunk.ext_start) if positional else kernel(block)
         if in_place and i + 1 < len(plan):
             nxt = plan[i + 1]
             saved = np.array(x2d[nxt.ext_start:nxt.start], dtype=np.float64)

@@ -33,7 +33,12 @@ from beatscope.dsp.filters import (
     notch_sos,
     sos_kernel,
 )
-from beatscope.dsp.wavelet import estimate_noise_sigma, resolve_level, wavelet_denoise
+from beatscope.dsp.wavelet import (
+    estimate_noise_sigma,
+    local_noise_sigma,
+    resolve_level,
+    wavelet_denoise,
+)
 
 _POWERLINE_CHOICES = (50, 60, "auto", None)
 
@@ -46,7 +51,10 @@ class DenoiseConfig:
     mains peak stands out) or None (no notch). ``band``: band-pass edges in Hz, or
     None to skip. ``wavelet``: pywt name for the shrinkage stage;
     ``wavelet_level`` None picks the level from ``fs`` (4 at 360 Hz, see
-    :func:`beatscope.dsp.wavelet.default_level`).
+    :func:`beatscope.dsp.wavelet.default_level`). ``wavelet_local``: the shrinkage
+    threshold from the noise within about a minute and a fixed 30-min length, not the
+    whole record's (``dsp.wavelet``'s local threshold; off until the networks are
+    retrained with it).
     """
 
     powerline: int | str | None = "auto"
@@ -56,6 +64,7 @@ class DenoiseConfig:
     baseline_enabled: bool = True
     wavelet_level: int | None = None
     wavelet_mode: str = "soft"
+    wavelet_local: bool = False
     bandpass_order: int = 2
     notch_q: float = 30.0
 
@@ -132,16 +141,20 @@ def denoise(x: np.ndarray, fs: float, config: DenoiseConfig = DENOISE_DEFAULT, *
                             chunk_size=chunk_size, progress=progress,
                             should_cancel=should_cancel, progress_span=(0.0, split))
     if do_wavelet:
-        sigma = estimate_noise_sigma(out, config.wavelet, chunk_size=chunk_size,
-                                     should_cancel=should_cancel)
+        if config.wavelet_local:
+            sigma = local_noise_sigma(out, fs, config.wavelet, chunk_size=chunk_size,
+                                      should_cancel=should_cancel)
+        else:
+            sigma = estimate_noise_sigma(out, config.wavelet, chunk_size=chunk_size,
+                                         should_cancel=should_cancel)
 
         def wave_progress(frac: float) -> None:
             if progress is not None:
                 progress(split + (1.0 - split) * frac)
 
         out = wavelet_denoise(out, config.wavelet, lvl, config.wavelet_mode, sigma=sigma,
-                              chunk_size=chunk_size, progress=wave_progress,
-                              should_cancel=should_cancel, out=out)
+                              fs=fs, chunk_size=chunk_size, progress=wave_progress,
+                              should_cancel=should_cancel, out=out, local=config.wavelet_local)
     elif progress is not None:
         progress(1.0)
     return restore_shape(out, was_1d)
