@@ -15,6 +15,7 @@ import pytest
 from beatscope.analysis import AnalysisOptions, analyze
 from beatscope.analysis import pipeline as pipeline_module
 from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
+from beatscope.analysis.prematurity import PrematurityRule
 from beatscope.dsp.filters import baseline_decimation
 from beatscope.dsp.wavelet import SIGMA_BLOCK_S, SIGMA_NEIGHBOURS, sigma_block_samples
 from beatscope.evaluate.matching import match_beats
@@ -140,10 +141,11 @@ def test_with_a_local_wavelet_threshold_the_wavelet_stage_stays_local_too():
 
 @pytest.mark.parametrize("names", CHAINS)
 def test_the_prematurity_rule_changes_only_n_and_s_within_its_window(names):
-    """The rule compares each pre-RR with the mean of the 120 intervals before it
-    (DS1-tuned): after a junction where the rate jumps, that mean still holds the
-    other patient's rate for up to 120 beats, and only N/S may move there."""
-    window_s = 120 * 60 / 66  # 120 intervals at the slowest excerpt's rate
+    """The rule compares each pre-RR with the mean of the intervals before it
+    (``local_beats``, DS1-tuned): after a junction where the rate jumps, that mean
+    still holds the other patient's rate for that many beats, and only N/S may move
+    there."""
+    window_s = PrematurityRule().local_beats * 60 / 66  # at the slowest excerpt's rate
     changes, compared = label_changes(names, rule=True)
     rule_only = [c for c in changes if {c[3], c[4]} == {"N", "S"} and c[1] < window_s]
     others = [c for c in changes if c not in rule_only]
