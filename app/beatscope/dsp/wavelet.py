@@ -171,10 +171,28 @@ def local_threshold_kernel(wavelet: str | pywt.Wavelet, level: int, sigma: np.nd
                            fs: float, mode: str = "soft"):
     """A positional kernel (``kernel(block, start)``) shrinking each detail
     coefficient by the threshold of the local-noise block its samples fall in."""
-    w = _wavelet(wavelet)
     thr = (np.asarray(sigma, np.float64)
            * math.sqrt(2.0 * math.log(max(REFERENCE_S * fs, 2)))).astype(np.float32)
     block_len = sigma_block_samples(fs)
+
+    def threshold_at(start: int, step: int, count: int) -> np.ndarray:
+        where = (start + np.arange(count) * step) // block_len
+        return thr[np.clip(where, 0, len(thr) - 1)].T  # (leads, coefficients)
+
+    return _shrinking(_wavelet(wavelet), level, mode, threshold_at)
+
+
+def wavelet_kernel(wavelet: str | pywt.Wavelet, level: int, threshold: np.ndarray,
+                   mode: str = "soft") -> Kernel:
+    """Shrink the detail coefficients of a ``(n_leads, m)`` chunk."""
+    thr = np.asarray(threshold, dtype=np.float32).reshape(-1, 1)
+    shrink = _shrinking(_wavelet(wavelet), level, mode, lambda start, step, count: thr)
+    return lambda block: shrink(block, 0)
+
+
+def _shrinking(w: pywt.Wavelet, level: int, mode: str, threshold_at):
+    """``kernel(block, start)``: the block's detail coefficients shrunk by
+    ``threshold_at(start, samples per coefficient, coefficients)``."""
     if mode not in ("soft", "hard"):
         raise ValueError(f"mode must be 'soft' or 'hard', not {mode!r}")
 
@@ -186,11 +204,9 @@ def local_threshold_kernel(wavelet: str | pywt.Wavelet, level: int, sigma: np.nd
         coeffs = pywt.wavedec(block.astype(np.float32), w, level=lvl, axis=-1,
                               mode="symmetric")
         for i in range(1, len(coeffs)):
-            c = coeffs[i]
             step = 1 << (lvl - i + 1)  # samples per coefficient at this level
-            where = (start + np.arange(c.shape[1]) * step) // block_len
-            t = thr[np.clip(where, 0, len(thr) - 1)].T  # (leads, coefficients)
-            coeffs[i] = _shrink(c, t, mode)
+            coeffs[i] = _shrink(coeffs[i], threshold_at(start, step, coeffs[i].shape[1]),
+                                mode)
         y = pywt.waverec(coeffs, w, axis=-1, mode="symmetric")
         return y[:, :m]
 
@@ -204,29 +220,6 @@ def _shrink(c: np.ndarray, thr: np.ndarray, mode: str) -> np.ndarray:
         np.maximum(mag, 0, out=mag)
         return np.copysign(mag, c)
     return np.where(np.abs(c) > thr, c, 0)
-
-
-def wavelet_kernel(wavelet: str | pywt.Wavelet, level: int, threshold: np.ndarray,
-                   mode: str = "soft") -> Kernel:
-    """Shrink the detail coefficients of a ``(n_leads, m)`` chunk."""
-    w = _wavelet(wavelet)
-    thr = np.asarray(threshold, dtype=np.float32).reshape(-1, 1)
-    if mode not in ("soft", "hard"):
-        raise ValueError(f"mode must be 'soft' or 'hard', not {mode!r}")
-
-    def kernel(block: np.ndarray) -> np.ndarray:
-        m = block.shape[1]
-        lvl = min(level, pywt.dwt_max_level(m, w.dec_len))
-        if lvl < 1:
-            return block
-        coeffs = pywt.wavedec(block.astype(np.float32), w, level=lvl, axis=-1,
-                              mode="symmetric")
-        for i in range(1, len(coeffs)):
-            coeffs[i] = _shrink(coeffs[i], thr, mode)
-        y = pywt.waverec(coeffs, w, axis=-1, mode="symmetric")
-        return y[:, :m]
-
-    return kernel
 
 
 def wavelet_denoise(x: np.ndarray, wavelet: str = "db8", level: int | None = None,
