@@ -44,7 +44,8 @@ class RecordBeats:
         return len(self.sample)
 
 
-def _engine_key() -> str:
+def engine_key() -> str:
+    """The key of the engine's configuration that extracted beats are cached under."""
     from beatscope.analysis import AnalysisOptions
     from beatscope.segment import CONTEXT_VERSION
 
@@ -92,7 +93,7 @@ def load_beats(db: Path, names: list[str] | tuple[str, ...],
                cache: Path | None) -> list[RecordBeats]:
     """``extract_record`` for each name, through an on-disk cache when given."""
     out = []
-    key = _engine_key()
+    key = engine_key()
     for name in names:
         hit = cache / f"{name}-{key}.npz" if cache else None
         if hit is not None and hit.exists():

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from beatscope.evaluate.labelled import CLASS_INDEX, RecordBeats, _engine_key
+from beatscope.evaluate.labelled import CLASS_INDEX, RecordBeats, engine_key
 
 FOLDS = 5
 #: The fold no training run uses: the false-ectopy bench scores it.
@@ -134,7 +134,7 @@ def load_normal_beats(cinc: Path, names: list[str], cache: Path | None,
     """Each recording's beats (cached like MIT-BIH's), at most ``per_record`` of its
     guarded beats labelled N (the others -1), chosen seeded."""
     reader = load_reader(cinc)
-    key = hashlib.sha256(json.dumps([_engine_key(), GUARD_VERSION]).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([engine_key(), GUARD_VERSION]).encode()).hexdigest()[:12]
     rng = np.random.default_rng(seed)
     out = []
     for name in names:
