@@ -98,26 +98,23 @@ class SuggestionBar(QFrame):
 
     def show_busy(self, text: str) -> None:
         self.proposal = None
-        self.text.setText(text)
-        self.busy.show()
-        self.apply_button.hide()
-        self.dismiss_button.hide()
-        self.show()
+        self._show(text, busy=True, can_apply=False)
 
     def offer(self, text: str, proposal, subject: str) -> None:
         self.proposal, self.subject = proposal, subject
-        self.text.setText(text)
-        self.busy.hide()
-        self.apply_button.show()
-        self.dismiss_button.show()
-        self.show()
+        self._show(text, busy=False, can_apply=True)
 
     def tell(self, text: str) -> None:
         self.proposal = None
+        self._show(text, busy=False, can_apply=False)
+
+    def _show(self, text: str, *, busy: bool, can_apply: bool) -> None:
+        """The bar with ``text``: a busy indicator while work runs (nothing to press
+        then); otherwise Dismiss, and Apply where there is a proposal."""
         self.text.setText(text)
-        self.busy.hide()
-        self.apply_button.hide()
-        self.dismiss_button.show()
+        self.busy.setVisible(busy)
+        self.apply_button.setVisible(can_apply)
+        self.dismiss_button.setVisible(not busy)
         self.show()
 
     def clear(self) -> None:
