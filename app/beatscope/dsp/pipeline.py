@@ -33,12 +33,7 @@ from beatscope.dsp.filters import (
     notch_sos,
     sos_kernel,
 )
-from beatscope.dsp.wavelet import (
-    estimate_noise_sigma,
-    local_noise_sigma,
-    resolve_level,
-    wavelet_denoise,
-)
+from beatscope.dsp.wavelet import resolve_level, wavelet_denoise
 
 _POWERLINE_CHOICES = (50, 60, "auto", None)
 
@@ -141,19 +136,13 @@ def denoise(x: np.ndarray, fs: float, config: DenoiseConfig = DENOISE_DEFAULT, *
                             chunk_size=chunk_size, progress=progress,
                             should_cancel=should_cancel, progress_span=(0.0, split))
     if do_wavelet:
-        if config.wavelet_local:
-            sigma = local_noise_sigma(out, fs, config.wavelet, chunk_size=chunk_size,
-                                      should_cancel=should_cancel)
-        else:
-            sigma = estimate_noise_sigma(out, config.wavelet, chunk_size=chunk_size,
-                                         should_cancel=should_cancel)
-
         def wave_progress(frac: float) -> None:
             if progress is not None:
                 progress(split + (1.0 - split) * frac)
 
-        out = wavelet_denoise(out, config.wavelet, lvl, config.wavelet_mode, sigma=sigma,
-                              fs=fs, chunk_size=chunk_size, progress=wave_progress,
+        # the noise level (whole-record or local) is measured there, before shrinking
+        out = wavelet_denoise(out, config.wavelet, lvl, config.wavelet_mode, fs=fs,
+                              chunk_size=chunk_size, progress=wave_progress,
                               should_cancel=should_cancel, out=out, local=config.wavelet_local)
     elif progress is not None:
         progress(1.0)

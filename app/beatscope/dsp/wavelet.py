@@ -94,6 +94,22 @@ def universal_threshold(sigma: np.ndarray | float, n: int) -> np.ndarray:
     return np.asarray(sigma, dtype=np.float64) * math.sqrt(2.0 * math.log(max(n, 2)))
 
 
+def _finest_details(x2d: np.ndarray, w: pywt.Wavelet, chunk_size: int,
+                    should_cancel: CancelFn | None):
+    """Yields ``(g0, |d|)``: the one-piece transform's finest detail coefficients from
+    global index ``g0`` on, in order, chunk by chunk (each chunk read with enough
+    context that its coefficients are exact, so chunking does not change them)."""
+    n = x2d.shape[0]
+    total = (n + w.dec_len - 1) // 2  # coefficient count of the one-piece transform
+    for chunk in iter_chunks(n, chunk_size, w.dec_len, 2, should_cancel):
+        block = read_chunk(x2d, chunk, dtype=np.float32)
+        _, d = pywt.dwt(block, w, mode="symmetric", axis=-1)
+        g0 = 0 if chunk.start == 0 else chunk.start // 2
+        g1 = total if chunk.stop == n else chunk.stop // 2
+        off = chunk.ext_start // 2
+        yield g0, np.abs(d[:, g0 - off:g1 - off])
+
+
 def estimate_noise_sigma(x: np.ndarray, wavelet: str | pywt.Wavelet = "db8", *,
                          chunk_size: int = DEFAULT_CHUNK,
                          should_cancel: CancelFn | None = None) -> np.ndarray:
@@ -108,19 +124,11 @@ def estimate_noise_sigma(x: np.ndarray, wavelet: str | pywt.Wavelet = "db8", *,
     n, n_leads = x2d.shape
     if n < 2:
         return np.zeros(n_leads)
-    half = w.dec_len  # input context (even) so interior coefficients are exact
-    total = (n + w.dec_len - 1) // 2  # coefficient count of the one-piece transform
+    total = (n + w.dec_len - 1) // 2
     stride = max(1, math.ceil(total / _MAX_SIGMA_COEFFS))
-    parts = []
-    for chunk in iter_chunks(n, chunk_size, half, 2, should_cancel):
-        block = read_chunk(x2d, chunk, dtype=np.float32)
-        _, d = pywt.dwt(block, w, mode="symmetric", axis=-1)
-        g0 = 0 if chunk.start == 0 else chunk.start // 2
-        g1 = total if chunk.stop == n else chunk.stop // 2
-        off = chunk.ext_start // 2
-        # keep global coefficients g0..g1 that fall on the stride grid
-        first = g0 + (-g0) % stride
-        parts.append(np.abs(d[:, first - off:g1 - off:stride]))
+    # keep the global coefficients that fall on the stride grid
+    parts = [d[:, (-g0) % stride::stride]
+             for g0, d in _finest_details(x2d, w, chunk_size, should_cancel)]
     coeffs = np.concatenate(parts, axis=1)
     return np.median(coeffs, axis=1).astype(np.float64) / 0.6745
 
@@ -141,26 +149,20 @@ def local_noise_sigma(x: np.ndarray, fs: float, wavelet: str | pywt.Wavelet = "d
     x2d, _ = as_2d(x)
     n, n_leads = x2d.shape
     per_block = sigma_block_samples(fs) // 2  # coefficients
-    total = (n + w.dec_len - 1) // 2
     # blocks of samples; the transform's few edge coefficients past the last sample
     # go to the last block
     n_blocks = max(1, -(-n // (2 * per_block)))
     own = np.zeros((n_blocks, n_leads))
     carry = np.zeros((n_leads, 0), np.float32)  # coefficients of the unfinished block
     done = 0  # blocks finished
-    for chunk in iter_chunks(n, chunk_size, w.dec_len, 2, should_cancel):
-        block = read_chunk(x2d, chunk, dtype=np.float32)
-        _, d = pywt.dwt(block, w, mode="symmetric", axis=-1)
-        g0 = 0 if chunk.start == 0 else chunk.start // 2
-        g1 = total if chunk.stop == n else chunk.stop // 2
-        off = chunk.ext_start // 2
-        carry = np.concatenate([carry, np.abs(d[:, g0 - off:g1 - off])], axis=1)
+    for _, d in _finest_details(x2d, w, chunk_size, should_cancel):
+        carry = np.concatenate([carry, d], axis=1)
         while carry.shape[1] >= per_block and done < n_blocks - 1:
             own[done] = np.median(carry[:, :per_block], axis=1) / 0.6745
             carry = carry[:, per_block:]
             done += 1
-        if chunk.stop == n and carry.shape[1]:
-            own[done] = np.median(carry, axis=1) / 0.6745
+    if carry.shape[1]:
+        own[done] = np.median(carry, axis=1) / 0.6745
     k = SIGMA_NEIGHBOURS
     padded = np.pad(own, ((k, k), (0, 0)), mode="constant", constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1, axis=0)
