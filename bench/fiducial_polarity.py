@@ -74,18 +74,17 @@ def main() -> int:
     import beatscope.detect as detect
     from beatscope.training.cinc_normals import (
         HELD_OUT_FOLD,
-        fold_of,
+        fold_records,
         load_reader,
-        normal_records,
+        seeded_sample,
     )
     from normal_false_ectopy import score
 
     total, moved, per_record = moved_on_mitdb(args.mitdb)
     print(f"MIT-BIH: {moved:,} of {total:,} marks move ({100 * moved / total:.2f} %); most: "
           + ", ".join(f"{name} {n}" for name, _, n in per_record[:6]))
-    pool = [n for n in normal_records(args.cinc) if fold_of(n) == HELD_OUT_FOLD]
-    rng = np.random.default_rng(0)  # the sample normal_false_ectopy.py reports on
-    names = sorted(rng.choice(pool, size=min(args.n, len(pool)), replace=False).tolist())
+    # the sample normal_false_ectopy.py reports on (its seed 0)
+    names = seeded_sample(fold_records(args.cinc, HELD_OUT_FOLD), args.n, 0)
     reader = load_reader(args.cinc)
     print(f"CinC 2017: {len(names)} normal-rhythm records of fold {HELD_OUT_FOLD}, weights "
           f"{args.weights or 'shipped'}")

@@ -23,16 +23,14 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
 from beatscope.training.cinc_normals import (  # noqa: E402
     HELD_OUT_FOLD,
-    fold_of,
+    fold_records,
     load_reader,
-    normal_records,
+    seeded_sample,
 )
 
 #: A recording is counted as over-called when more than this share of its beats is V.
@@ -75,9 +73,8 @@ def main() -> int:
                     help=f"the fold sampled (default {HELD_OUT_FOLD}: never trained on); "
                          "-1: every normal record")
     args = ap.parse_args()
-    normal = [n for n in normal_records(args.cinc) if args.fold < 0 or fold_of(n) == args.fold]
-    rng = np.random.default_rng(args.seed)
-    names = sorted(rng.choice(normal, size=min(args.n, len(normal)), replace=False).tolist())
+    normal = fold_records(args.cinc, args.fold)
+    names = seeded_sample(normal, args.n, args.seed)
     reader = load_reader(args.cinc)
     print(f"{len(names)} of {len(normal)} CinC 2017 normal-rhythm records of fold {args.fold} "
           f"(seed {args.seed})")

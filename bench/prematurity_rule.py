@@ -88,22 +88,20 @@ def cinc_normals(cinc: Path, count: int) -> list[tuple]:
     from beatscope.io import Record
     from beatscope.training.cinc_normals import (
         HELD_OUT_FOLD,
-        fold_of,
+        fold_records,
         load_reader,
-        normal_records,
+        seeded_sample,
     )
 
-    pool = [n for n in normal_records(cinc) if fold_of(n) == HELD_OUT_FOLD]
-    reported = set(np.random.default_rng(0).choice(pool, size=min(300, len(pool)),
-                                                   replace=False).tolist())
-    pool = [n for n in pool if n not in reported]
-    names = np.random.default_rng(1).choice(pool, size=min(count, len(pool)), replace=False)
+    pool = fold_records(cinc, HELD_OUT_FOLD)
+    reported = set(seeded_sample(pool, 300, 0))  # normal_false_ectopy.py --n 300
+    names = seeded_sample([n for n in pool if n not in reported], count, 1)
     reader = load_reader(cinc)
     classifier = load_classifier(ClassifierSpec())
     options = AnalysisOptions(classifier=classifier, rhythm_model=None, templates=False,
                               prematurity=None)
     out = []
-    for name in sorted(names.tolist()):
+    for name in names:
         mv, fs = reader.load_record(name)
         beats = analyze(Record(name, mv[:, None], float(fs), ["I"], ["mV"]), options).beats
         out.append((beats.sample, float(fs), beats.probability, tuple(classifier.classes)))

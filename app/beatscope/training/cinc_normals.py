@@ -69,6 +69,17 @@ def normal_records(cinc: Path) -> list[str]:
         return sorted(row[0] for row in csv.reader(fh) if row and row[1] == "N")
 
 
+def fold_records(cinc: Path, fold: int = HELD_OUT_FOLD) -> list[str]:
+    """The normal recordings of ``fold`` (every fold when ``fold`` < 0), sorted."""
+    return [n for n in normal_records(cinc) if fold < 0 or fold_of(n) == fold]
+
+
+def seeded_sample(names: list[str], count: int, seed: int) -> list[str]:
+    """``count`` of ``names`` (all when fewer), drawn with ``seed``, sorted."""
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(names, size=min(count, len(names)), replace=False).tolist())
+
+
 def load_reader(cinc: Path):
     """The data folder's own reader (``read_cinc2017.py``)."""
     spec = importlib.util.spec_from_file_location("read_cinc2017", cinc / "read_cinc2017.py")
@@ -125,8 +136,7 @@ def extract_normal(name: str, reader) -> RecordBeats:
 def training_names(cinc: Path, count: int, seed: int) -> list[str]:
     """``count`` normal recordings outside the held-out fold, seeded."""
     pool = [n for n in normal_records(cinc) if fold_of(n) != HELD_OUT_FOLD]
-    rng = np.random.default_rng(seed)
-    return sorted(rng.choice(pool, size=min(count, len(pool)), replace=False).tolist())
+    return seeded_sample(pool, count, seed)
 
 
 def load_normal_beats(cinc: Path, names: list[str], cache: Path | None,
