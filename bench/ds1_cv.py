@@ -107,24 +107,34 @@ def main() -> int:
     return 0
 
 
+def pooled(kept: dict, w: float, gates=None, first: str = "resnet",
+           second: str = "slap"):
+    """The score of ``w * first + (1 - w) * second`` (calibrated probabilities, as
+    ``BeatClassifier`` mixes them) summed over the kept records; ``gates(rec)`` gives
+    the prematurity rule's ``(gate, applies)`` for a record (None: the rule off)."""
+    total = None
+    for rec in kept.values():
+        classes = rec["classes"]
+        p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
+        if gates is not None:
+            p = apply_prematurity(p, classes, *gates(rec))
+        index = np.array([CLASS_INDEX[c] for c in classes])
+        s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
+        total = s if total is None else total + s
+    return total
+
+
 def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> list[dict]:
-    """Pooled scores of ``w * first + (1 - w) * second`` (calibrated probabilities, as
-    ``BeatClassifier`` mixes them) for w = 0, 0.1, ..., 1 and the paper's 0.792."""
+    """Pooled scores for w = 0, 0.1, ..., 1 and the paper's 0.792, the rule (as
+    scored) off and on."""
     rows = []
     print(f"\nensemble weight sweep (w = {first}'s share), pooled over the folds' records")
     print("| w | rule | accuracy % | macro-F1 (N,S,V) | SVEB Se / +P / F1 | VEB F1 |")
     print("|---|---|---|---|---|---|")
     for w in sorted({*np.round(np.arange(0.0, 1.0001, 0.1), 3), 0.792}):
         for rule in (False, True):
-            total = None
-            for rec in kept.values():
-                classes = rec["classes"]
-                p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
-                if rule:
-                    p = apply_prematurity(p, classes, rec["gate"], rec["applies"])
-                index = np.array([CLASS_INDEX[c] for c in classes])
-                s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
-                total = s if total is None else total + s
+            total = pooled(kept, w, (lambda rec: (rec["gate"], rec["applies"])) if rule
+                           else None, first, second)
             d = total.as_dict()
             sv, v = d["per_class"]["S"], d["per_class"]["V"]
             row = {"w": float(w), "rule": rule, "accuracy": d["accuracy"],
@@ -148,16 +158,8 @@ def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
     print("| rule | accuracy % | SVEB Se / +P / F1 | VEB F1 |")
     print("|---|---|---|---|")
     for name, rule in (("shipped", PrematurityRule()), ("before the step test", BEFORE_STEP)):
-        total = None
-        for rec in kept.values():
-            classes = rec["classes"]
-            p = w * rec["member_probs"]["resnet"] + (1 - w) * rec["member_probs"]["slap"]
-            gate, applies = prematurity(rec["sample"], rec["fs"], rule)
-            p = apply_prematurity(p, classes, gate, applies)
-            index = np.array([CLASS_INDEX[c] for c in classes])
-            s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
-            total = s if total is None else total + s
-        d = total.as_dict()
+        d = pooled(kept, w, lambda rec, rule=rule: prematurity(rec["sample"], rec["fs"],
+                                                               rule)).as_dict()
         sv, v = d["per_class"]["S"], d["per_class"]["V"]
         rows.append({"rule": name, "parameters": repr(rule), "accuracy": d["accuracy"],
                      "S": sv, "V": v})
