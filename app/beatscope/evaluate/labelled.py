@@ -89,27 +89,30 @@ def label_detected(record, detected: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return label, ref_cls[match < 0]
 
 
+def cached_beats(hit: Path | None, name: str, extract) -> RecordBeats:
+    """The beats cached at ``hit``, or ``extract()``'s, written there atomically (no
+    cache when ``hit`` is None)."""
+    if hit is not None and hit.exists():
+        z = np.load(hit)
+        return RecordBeats(name, z["windows"], z["rr"], z["sample"], z["label"],
+                           z["missed_label"], float(z["fs"]))
+    beats = extract()
+    beats.name = name
+    if hit is not None:
+        hit.parent.mkdir(parents=True, exist_ok=True)
+        tmp = hit.with_suffix(".tmp.npz")
+        np.savez(tmp, **{k: v for k, v in asdict(beats).items() if k != "name"})
+        tmp.replace(hit)
+    return beats
+
+
 def load_beats(db: Path, names: list[str] | tuple[str, ...],
                cache: Path | None) -> list[RecordBeats]:
     """``extract_record`` for each name, through an on-disk cache when given."""
-    out = []
     key = engine_key()
-    for name in names:
-        hit = cache / f"{name}-{key}.npz" if cache else None
-        if hit is not None and hit.exists():
-            z = np.load(hit)
-            out.append(RecordBeats(name, z["windows"], z["rr"], z["sample"], z["label"],
-                                   z["missed_label"], float(z["fs"])))
-            continue
-        beats = extract_record(db / f"{name}.hea")
-        beats.name = name
-        if hit is not None:
-            hit.parent.mkdir(parents=True, exist_ok=True)
-            tmp = hit.with_suffix(".tmp.npz")
-            np.savez(tmp, **{k: v for k, v in asdict(beats).items() if k != "name"})
-            tmp.replace(hit)
-        out.append(beats)
-    return out
+    return [cached_beats(cache / f"{name}-{key}.npz" if cache else None, name,
+                         lambda name=name: extract_record(db / f"{name}.hea"))
+            for name in names]
 
 
 def class_counts(labels: np.ndarray) -> dict[str, int]:

@@ -34,12 +34,11 @@ import csv
 import hashlib
 import importlib.util
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-from beatscope.evaluate.labelled import CLASS_INDEX, RecordBeats, engine_key
+from beatscope.evaluate.labelled import CLASS_INDEX, RecordBeats, cached_beats, engine_key
 
 FOLDS = 5
 #: The fold no training run uses: the false-ectopy bench scores it.
@@ -148,18 +147,8 @@ def load_normal_beats(cinc: Path, names: list[str], cache: Path | None,
     rng = np.random.default_rng(seed)
     out = []
     for name in names:
-        hit = cache / f"cinc-{name}-{key}.npz" if cache else None
-        if hit is not None and hit.exists():
-            z = np.load(hit)
-            beats = RecordBeats(name, z["windows"], z["rr"], z["sample"], z["label"],
-                                z["missed_label"], float(z["fs"]))
-        else:
-            beats = extract_normal(name, reader)
-            if hit is not None:
-                hit.parent.mkdir(parents=True, exist_ok=True)
-                tmp = hit.with_suffix(".tmp.npz")
-                np.savez(tmp, **{k: v for k, v in asdict(beats).items() if k != "name"})
-                tmp.replace(hit)
+        beats = cached_beats(cache / f"cinc-{name}-{key}.npz" if cache else None, name,
+                             lambda name=name: extract_normal(name, reader))
         kept = np.flatnonzero(beats.label >= 0)
         if len(kept) > per_record:
             drop = rng.choice(kept, size=len(kept) - per_record, replace=False)
