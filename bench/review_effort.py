@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import statistics
 import sys
 import time
 from dataclasses import replace
@@ -50,8 +49,8 @@ from beatscope.dsp import TARGET_FS, denoise, map_samples, resample, resolve_pow
 from beatscope.evaluate.labelled import label_detected  # noqa: E402
 from beatscope.evaluate.review_oracle import (  # noqa: E402
     CHECKPOINTS,
-    LEVELS,
     ReviewCase,
+    pooled_summary,
     simulate,
 )
 from beatscope.io import load_record  # noqa: E402
@@ -151,34 +150,6 @@ def prepare(path: Path, classifier, cache: Path | None, ref_ext: str = "atr") ->
     return case
 
 
-def _pooled(outcomes: dict[str, dict]) -> dict:
-    rows = list(outcomes.values())
-    beats = sum(r["beats"] for r in rows)
-
-    def pooled_acc(values: list[float]) -> float:
-        return round(sum(v * r["beats"] for v, r in zip(values, rows, strict=True)) / beats, 3)
-
-    def median_or_none(level: str) -> float | None:
-        values = [r["actions_to"][level] for r in rows]
-        return None if any(v is None for v in values) else statistics.median(values)
-
-    def total_or_none(level: str) -> int | None:
-        values = [r["actions_to"][level] for r in rows]
-        return None if any(v is None for v in values) else int(sum(values))
-
-    return {
-        "acc_before": pooled_acc([r["accuracy_before"] for r in rows]),
-        "acc_after": {str(c): pooled_acc([r["accuracy_after"][str(c)] for r in rows])
-                      for c in CHECKPOINTS},
-        "median_actions_to": {str(lv): median_or_none(str(lv)) for lv in LEVELS},
-        "total_actions_to": {str(lv): total_or_none(str(lv)) for lv in LEVELS},
-        "median_beat_by_beat_actions": statistics.median(
-            r["beat_by_beat_to"]["99.5"] for r in rows),
-        "total_beat_by_beat_actions": int(sum(r["beat_by_beat_to"]["99.5"] for r in rows)),
-        "worst_actions_to_99.5": max((r["actions_to"]["99.5"] or 0) for r in rows),
-    }
-
-
 def run_variant(cases: list[dict], templates: str, propagation: bool,
                 spans: bool = False) -> dict[str, dict]:
     out = {}
@@ -242,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     for label, (templates, propagation, spans) in variants.items():
         t = time.perf_counter()
         per_record = run_variant(cases, templates, propagation, spans)
-        results[label] = {"per_record": per_record, "pooled": _pooled(per_record),
+        results[label] = {"per_record": per_record, "pooled": pooled_summary(per_record),
                           "seconds": round(time.perf_counter() - t, 2)}
 
     _print_table(results, cases)
@@ -275,7 +246,7 @@ def _print_table(results: dict, cases: list[dict]) -> None:
     for label, r in results.items():
         pooled = r["pooled"]
         tot = pooled["total_actions_to"]
-        print(f"{label:<20} {str(tot['99.0']):>7} {str(tot['99.5']):>8} {str(tot['99.9']):>8} "
+        print(f"{label:<20} {str(tot['99']):>7} {str(tot['99.5']):>8} {str(tot['99.9']):>8} "
               f"{str(pooled['median_actions_to']['99.5']):>8} "
               f"{pooled['worst_actions_to_99.5']:>6} "
               + " ".join(f"{pooled['acc_after'][str(c)]:>8.2f}" for c in CHECKPOINTS))

@@ -15,7 +15,12 @@ from beatscope.aami import AAMI_CLASSES
 from beatscope.analysis import AnalysisOptions, analyze
 from beatscope.analysis.output import summary_dict
 from beatscope.evaluate.labelled import label_detected
-from beatscope.evaluate.review_oracle import ReviewCase, beat_by_beat_actions, simulate
+from beatscope.evaluate.review_oracle import (
+    ReviewCase,
+    beat_by_beat_actions,
+    pooled_summary,
+    simulate,
+)
 from beatscope.io import load_record
 from beatscope.review.commands import CommandStack
 from beatscope.review.propagate import BeatEmbedding, learn_from_corrections, similar_beats
@@ -260,3 +265,35 @@ def test_a_proposal_of_several_labels_is_one_command_saved_with_its_subject():
     assert list(store.label) == list("NNVVSSN")
     with pytest.raises(ValueError, match="one label per beat"):
         Relabel(samples, ["N", "F"])
+
+
+def test_the_pooled_review_effort_has_the_shape_other_tools_read():
+    """bench/review_effort.py --json: levels keyed "99", "99.5", "99.9" (not "99.0"),
+    checkpoints "5".."50", None where a record never reaches a level, accuracies
+    weighted by beats."""
+    rng = np.random.default_rng(5)
+    outcomes = {}
+    for name, n in (("a", 300), ("b", 500)):
+        ref = rng.choice([N, V], n, p=[0.7, 0.3]).astype(np.int8)
+        labels = np.where(rng.random(n) < 0.05, "S", np.array(AAMI_CLASSES)[ref])
+        case = ReviewCase(np.arange(n, dtype=np.int64) * 400, labels, ref, 0,
+                          rng.integers(0, 5, n))
+        outcome = simulate(case)
+        outcomes[name] = {k: getattr(outcome, k) for k in (
+            "accuracy_before", "beats", "errors", "actions_to", "accuracy_after",
+            "beat_by_beat_to")}
+    outcomes["b"]["actions_to"] = {**outcomes["b"]["actions_to"], "99.9": None}
+    pooled = pooled_summary(outcomes)
+    assert set(pooled["acc_after"]) == {"5", "10", "20", "50"}
+    for key in ("median_actions_to", "total_actions_to"):
+        assert set(pooled[key]) == {"99", "99.5", "99.9"}
+        assert pooled[key]["99.9"] is None
+    assert pooled["total_actions_to"]["99"] == sum(o["actions_to"]["99"]
+                                                   for o in outcomes.values())
+    expected = (outcomes["a"]["accuracy_before"] * outcomes["a"]["beats"]
+                + outcomes["b"]["accuracy_before"] * outcomes["b"]["beats"]) / (
+        outcomes["a"]["beats"] + outcomes["b"]["beats"])
+    assert pooled["acc_before"] == pytest.approx(expected, abs=1e-3)
+    assert 0 <= pooled["acc_before"] <= 100
+    assert pooled["total_beat_by_beat_actions"] == sum(o["beat_by_beat_to"]["99.5"]
+                                                       for o in outcomes.values())

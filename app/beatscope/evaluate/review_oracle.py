@@ -25,6 +25,7 @@ per error.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +35,11 @@ from beatscope.review.propagate import BeatEmbedding, learn_from_corrections
 from beatscope.review.store import SOURCES, BeatRows
 
 LEVELS = (99.0, 99.5, 99.9)
+
+
+def level_key(level: float) -> str:
+    """A level as the JSON keys spell it: "99", "99.5", "99.9" (not "99.0")."""
+    return f"{level:g}"
 CHECKPOINTS = (5, 10, 20, 50)
 _CLASS = np.array(AAMI_CLASSES)
 
@@ -280,7 +286,7 @@ def simulate(case: ReviewCase, propagation: bool = False, spans: bool = False,
     lets it relabel and delete time spans too (beyond the template actions)."""
     state = _State(case)
     before, errors0, denom0 = state.agreement(), state.errors(), state.denominator()
-    reached: dict[str, int | None] = {str(level): None for level in LEVELS}
+    reached: dict[str, int | None] = {level_key(level): None for level in LEVELS}
     after: dict[str, float] = {}
     actions: list[str] = []
     learned_from = -1  # reviewer labels seen by the last learn: learn again only on news
@@ -288,14 +294,14 @@ def simulate(case: ReviewCase, propagation: bool = False, spans: bool = False,
     def note_levels() -> None:
         now = state.agreement()
         for level in LEVELS:
-            if reached[str(level)] is None and now >= level - 1e-9:
-                reached[str(level)] = len(actions)
+            if reached[level_key(level)] is None and now >= level - 1e-9:
+                reached[level_key(level)] = len(actions)
         if str(len(actions)) in {str(c) for c in CHECKPOINTS}:
             after[str(len(actions))] = round(now, 3)
 
     note_levels()
     while len(actions) < max_actions and state.errors() > 0 \
-            and reached[str(LEVELS[-1])] is None:
+            and reached[level_key(LEVELS[-1])] is None:
         # (errors fixed, actions it takes, what to do, how): the best fix per action
         gain, t, label = state.best_template()
         delete_gain, delete_t = state.best_template_delete()
@@ -336,6 +342,38 @@ def simulate(case: ReviewCase, propagation: bool = False, spans: bool = False,
     return ReviewOutcome(
         accuracy_before=round(before, 3), beats=denom0, errors=errors0,
         actions_to=reached, accuracy_after=after,
-        beat_by_beat_to={str(level): beat_by_beat_actions(errors0, denom0, level)
+        beat_by_beat_to={level_key(level): beat_by_beat_actions(errors0, denom0, level)
                          for level in LEVELS},
         actions=actions)
+
+
+def pooled_summary(outcomes: dict[str, dict]) -> dict:
+    """The records' outcomes (as :class:`ReviewOutcome` fields, by record name) pooled
+    in the shape ``bench/review_effort.py --json`` promises other tools:
+    accuracies weighted by beats, in 0-100; the actions per level, median and total,
+    None where a record never reaches the level; the beat-by-beat figures to 99.5 %."""
+    rows = list(outcomes.values())
+    beats = sum(r["beats"] for r in rows)
+
+    def pooled_acc(values: list[float]) -> float:
+        return round(sum(v * r["beats"] for v, r in zip(values, rows, strict=True)) / beats, 3)
+
+    def median_or_none(level: str) -> float | None:
+        values = [r["actions_to"][level] for r in rows]
+        return None if any(v is None for v in values) else statistics.median(values)
+
+    def total_or_none(level: str) -> int | None:
+        values = [r["actions_to"][level] for r in rows]
+        return None if any(v is None for v in values) else int(sum(values))
+
+    return {
+        "acc_before": pooled_acc([r["accuracy_before"] for r in rows]),
+        "acc_after": {str(c): pooled_acc([r["accuracy_after"][str(c)] for r in rows])
+                      for c in CHECKPOINTS},
+        "median_actions_to": {level_key(lv): median_or_none(level_key(lv)) for lv in LEVELS},
+        "total_actions_to": {level_key(lv): total_or_none(level_key(lv)) for lv in LEVELS},
+        "median_beat_by_beat_actions": statistics.median(
+            r["beat_by_beat_to"]["99.5"] for r in rows),
+        "total_beat_by_beat_actions": int(sum(r["beat_by_beat_to"]["99.5"] for r in rows)),
+        "worst_actions_to_99.5": max((r["actions_to"]["99.5"] or 0) for r in rows),
+    }
