@@ -37,25 +37,25 @@ TIPPED_MAX = 0.01
 
 
 @cache
-def options(rule: bool = True, wavelet: bool = True, local: bool = False) -> AnalysisOptions:
+def options(rule: bool = True, wavelet: bool = True, local: bool = True) -> AnalysisOptions:
     """The engine as shipped; ``rule=False`` without the prematurity rule (the
-    networks' own labels); ``wavelet=False`` without the wavelet stage, the one
-    denoising stage whose threshold still comes from the whole record (its noise
-    estimate; docs/VALIDATION.md section 7: it tips 2 borderline beats of 1,011 in
-    the 208 sample far from any junction). The joined-excerpt tests switch it off on
-    both sides so that every other stage is held to exact equality."""
+    networks' own labels); ``wavelet=False`` without the wavelet stage, whose local
+    threshold works on a 10-s block grid (so excerpts must be padded to it, see
+    :func:`label_changes`); ``local=False``: its whole-record threshold (it tips 2
+    borderline beats of 1,011 in the 208 sample far from any junction,
+    docs/VALIDATION.md section 7). The first joined-excerpt tests switch the stage off
+    on both sides so that every other stage is held to exact equality on any grid."""
     clf = load_classifier(ClassifierSpec())
     assert clf is not None, "the shipped weights must load"
     o = AnalysisOptions(classifier=clf, rhythm_model=None)
-    if local:  # the wavelet stage with its local threshold (dsp.wavelet)
-        o = replace(o, denoise=replace(o.denoise, wavelet_local=True))
+    o = replace(o, denoise=replace(o.denoise, wavelet_local=local))
     if not wavelet:
         o = replace(o, denoise=replace(o.denoise, wavelet_enabled=False))
     return o if rule else replace(o, prematurity=None)
 
 
 @cache
-def alone(name: str, rule: bool = True, wavelet: bool = False, local: bool = False):
+def alone(name: str, rule: bool = True, wavelet: bool = False, local: bool = True):
     return analyze(load_record(path(name)), options(rule, wavelet, local))
 
 
@@ -128,10 +128,10 @@ def test_joined_excerpts_get_the_labels_the_networks_give_each_alone(names):
 
 
 def test_with_a_local_wavelet_threshold_the_wavelet_stage_stays_local_too():
-    """The wavelet stage on, its threshold local (``DenoiseConfig.wavelet_local``, off
-    until the networks are retrained with it): no beat farther than the noise
-    window's reach beyond the context's changes label (with the whole-record
-    threshold, 2 fusion beats of the 208 sample do, 210 and 234 s from a junction)."""
+    """The wavelet stage on, as shipped, its threshold local
+    (``DenoiseConfig.wavelet_local``): no beat farther than the noise window's reach
+    beyond the context's changes label (with the whole-record threshold, 2 fusion
+    beats of the 208 sample do, 210 and 234 s from a junction)."""
     reach = REACH_S + (SIGMA_NEIGHBOURS + 1) * SIGMA_BLOCK_S
     changes, compared = label_changes(CHAINS[0], rule=False, local=True)
     assert [c for c in changes if c[2] >= reach] == [] and (compared >= reach).sum() > 300

@@ -47,9 +47,12 @@ class DenoiseConfig:
     None to skip. ``wavelet``: pywt name for the shrinkage stage;
     ``wavelet_level`` None picks the level from ``fs`` (4 at 360 Hz, see
     :func:`beatscope.dsp.wavelet.default_level`). ``wavelet_local``: the shrinkage
-    threshold from the noise within about a minute and a fixed 30-min length, not the
-    whole record's (``dsp.wavelet``'s local threshold; off until the networks are
-    retrained with it).
+    threshold from the noise within about a minute and a fixed 30-min length
+    (``dsp.wavelet``'s local threshold), so that a beat's denoising does not depend on
+    beats hours away; False: the whole record's noise and length, as before session 11.
+    The scores do not move (same networks, docs/VALIDATION.md section 7): DS1-CV
+    94.97 % / SVEB F1 58.88 / VEB F1 78.30 both ways, DS2 93.16 / 57.93 / 80.80
+    whole-record, 93.15 / 57.86 / 80.79 local.
     """
 
     powerline: int | str | None = "auto"
@@ -59,7 +62,7 @@ class DenoiseConfig:
     baseline_enabled: bool = True
     wavelet_level: int | None = None
     wavelet_mode: str = "soft"
-    wavelet_local: bool = False
+    wavelet_local: bool = True
     bandpass_order: int = 2
     notch_q: float = 30.0
 
