@@ -21,7 +21,8 @@ picks for it, so both runs classify the same leads) with the reference annotatio
 joined the same way. Both are scored beat by beat against the reference (150 ms,
 as ``beatscope evaluate classification``): accuracy, per-class Se/+P/F1, the
 confusion matrix, the beats called per class, VT episodes (count, longest in beats)
-and, for the join, the records whose accuracy moved by more than a point.
+and, for the join, the records whose accuracy moved by more than a point and the gap
+on the beats farther than ``AWAY_S`` from every junction (what is not the junctions).
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ SETS = {
 }
 #: digital units per mV in the joined record (MIT-BIH's own gain)
 GAIN = 200.0
+#: Beats this far from every junction are beyond the patient context's reach (95 s)
+#: and the prematurity rule's memory (90 intervals): the gap there is what does not
+#: come from the junctions themselves.
+AWAY_S = 120.0
 
 
 def build_joined(db: Path, names: list[str], folder: Path, stem: str) -> tuple[Path, list]:
@@ -118,6 +123,30 @@ def per_record_accuracy(label: np.ndarray, pred: np.ndarray, sample: np.ndarray,
     return float((label[keep] == pred[keep]).mean() * 100) if keep.any() else float("nan")
 
 
+def away_from_junctions(separate: dict, joined: dict, spans: list) -> dict:
+    """Both runs scored on the detected beats farther than AWAY_S from every junction
+    (missed beats left out of both: their positions are not kept)."""
+    none = np.zeros(0, np.int8)
+    sep_parts, join_parts = [], []
+    for k, (name, first, end) in enumerate(spans):
+        lo = AWAY_S * 360.0 if k > 0 else 0.0
+        hi = (end - first) - (AWAY_S * 360.0 if k < len(spans) - 1 else 0.0)
+        alone = separate[name]
+        keep = (alone["sample"] >= lo) & (alone["sample"] < hi) & (alone["label"] >= 0)
+        sep_parts.append((alone["label"][keep], alone["pred"][keep]))
+        at = joined["sample"] - first
+        keep = (at >= lo) & (at < hi) & (joined["label"] >= 0)
+        join_parts.append((joined["label"][keep], joined["pred"][keep]))
+    scores = [score_classification(np.concatenate([p[0] for p in parts]),
+                                   np.concatenate([p[1] for p in parts]), none)
+              for parts in (sep_parts, join_parts)]
+    gap = {"accuracy": scores[1].accuracy - scores[0].accuracy}
+    gap.update({f"F1 {c}": scores[1].f1(k) - scores[0].f1(k)
+                for k, c in enumerate(AAMI_CLASSES)})
+    return {"away_s": AWAY_S, "beats": int(sum(len(p[0]) for p in sep_parts)),
+            "separate": scores[0].as_dict(), "joined": scores[1].as_dict(), "gap": gap}
+
+
 def row(title: str, score, called: dict, vt: int, vt_longest: int, seconds: float) -> str:
     f1 = " / ".join(f"{score.sensitivity(k):.1f} {score.ppv(k):.1f} {score.f1(k):.1f}"
                     for k in range(len(AAMI_CLASSES)))
@@ -174,9 +203,14 @@ def run_set(key: str, db: Path, keep: Path | None, only: list[str] | None = None
             moved.append(f"{name} {alone:.1f} -> {acc:.1f}")
     print("records whose accuracy moved by more than 1 point in the join: "
           + (", ".join(moved) if moved else "none"))
+    away = away_from_junctions(separate, joined, spans)
+    print(f"beats farther than {AWAY_S:.0f} s from every junction ({away['beats']} detected "
+          "beats, the same in both runs): joined - separate: "
+          + ", ".join(f"{k} {v:+.2f}" for k, v in away["gap"].items()))
     print("\njoined confusion matrix:\n" + joined["score"].table())
     return {"title": title, "hours": round(hours, 2), "separate": sep_score.as_dict(),
             "joined": joined["score"].as_dict(), "gap": gap, "moved": moved,
+            "away_from_junctions": away,
             "called": {"separate": sep_called, "joined": joined["called"]},
             "vt": {"separate": sum(r["vt"] for r in separate.values()),
                    "joined": joined["vt"], "joined_longest": joined["vt_longest"]}}

@@ -21,6 +21,7 @@ from beatscope.evaluate.labelled import CLASS_INDEX, reference_classes
 from beatscope.evaluate.matching import match_beats
 from beatscope.io import load_record
 from beatscope.models import BeatClassifier, WeightsError, default_weights_dir, load_weight_set
+from beatscope.segment import CONTEXT_COMPATIBLE, CONTEXT_VERSION
 
 DATA = Path(__file__).parent / "data"
 PRODUCTION = default_weights_dir()
@@ -60,6 +61,27 @@ def test_tampered_shipped_file_is_refused(tmp_path: Path) -> None:
     (copy / "slap.pt").write_bytes(bytes(raw))
     with pytest.raises(WeightsError, match="slap.pt: sha256 mismatch"):
         load_weight_set(copy)
+
+
+@pytest.mark.parametrize("version, loads", [
+    (CONTEXT_VERSION, True),
+    *((v, True) for v in CONTEXT_COMPATIBLE),
+    ("whole-block median", False),  # the context before issue 13
+    (None, False),
+])
+def test_a_set_trained_on_another_patient_context_is_refused(tmp_path: Path, version,
+                                                              loads) -> None:
+    copy = tmp_path / "weights"
+    shutil.copytree(PRODUCTION, copy, ignore=shutil.ignore_patterns("validation-ds1", "*.log"))
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["context"] = None if version is None else {**manifest["context"],
+                                                        "version": version}
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    if loads:
+        load_weight_set(copy)
+    else:
+        with pytest.raises(WeightsError, match="trained on patient context .*retrain"):
+            load_weight_set(copy)
 
 
 @pytest.mark.parametrize("name", ["mitdb_119", "mitdb_208"])

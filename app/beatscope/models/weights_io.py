@@ -261,13 +261,14 @@ def _check_consistency(folder: Path, manifest: Mapping[str, Any],
 def _check_context(folder: Path, manifest: dict, models: dict[str, nn.Module]) -> None:
     """Models that read the patient-context channels must have been trained on the
     context the engine computes now (``segment.context``): fed another definition
-    they still answer, wrongly."""
-    from beatscope.segment import CONTEXT_VERSION
+    they still answer, wrongly. (Or on one measured to be interchangeable with it:
+    ``CONTEXT_COMPATIBLE``.)"""
+    from beatscope.segment import CONTEXT_COMPATIBLE, CONTEXT_VERSION
 
     if not any(getattr(m, "in_leads", 2) == 4 for m in models.values()):
         return
     trained_on = (manifest.get("context") or {}).get("version")
-    if trained_on != CONTEXT_VERSION:
+    if trained_on != CONTEXT_VERSION and trained_on not in CONTEXT_COMPATIBLE:
         raise WeightsError(f"{_display(folder / MANIFEST)}: trained on patient context "
                            f"'{trained_on or 'whole-block median'}', the engine computes "
                            f"'{CONTEXT_VERSION}': retrain the weight set")

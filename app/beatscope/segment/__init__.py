@@ -14,6 +14,7 @@ from beatscope.segment.beats import (
     segment_beats,
 )
 from beatscope.segment.context import (
+    CONTEXT_COMPATIBLE,
     CONTEXT_VERSION,
     ContextPlan,
     context_description,
@@ -24,6 +25,7 @@ from beatscope.segment.context import (
 from beatscope.segment.rr import LOCAL_WINDOW, RR_FEATURE_NAMES, rr_features
 
 __all__ = [
+    "CONTEXT_COMPATIBLE",
     "CONTEXT_VERSION",
     "ContextPlan",
     "BEAT_LENGTH",
