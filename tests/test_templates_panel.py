@@ -222,3 +222,27 @@ def test_a_template_of_artefacts_is_deleted_from_its_menu_in_one_undo_step(qtbot
     assert session.review.store.rows.deleted[at_rows].all()
     qtbot.keyClick(w, Qt.Key.Key_Z, CTRL)
     assert not session.review.store.rows.deleted[at_rows].any()
+
+
+def test_edits_made_while_the_tab_is_hidden_rebuild_it_once_when_it_is_shown(qtbot, panel):
+    """A reviewer correcting beats in the strip with another tab in front does not pay
+    for cards nobody sees; clicking back to Templates shows the edits."""
+    w, session = panel.window(), panel.session
+    tabs = w.tabs.tabBar()
+    other = next(i for i in range(w.tabs.count()) if w.tabs.widget(i) is not panel)
+    qtbot.mouseClick(tabs, LEFT, pos=tabs.tabRect(other).center())
+    assert panel.isHidden()
+    v = int(np.flatnonzero(session.beats.label == "V")[0])
+    session.select(v)
+
+    def v_beats() -> int:  # the cards' current labels, as their class mixes show them
+        return sum(g.class_counts.get("V", 0) for g in panel.model.groups)
+
+    v_before = v_beats()
+    qtbot.keyClick(w, Qt.Key.Key_N, Qt.KeyboardModifier.AltModifier)
+    assert session.beats.label[v] == "N"
+    assert panel.stale and not panel._timer.isActive()  # nothing rebuilt behind the tab
+    assert v_beats() == v_before
+    qtbot.mouseClick(tabs, LEFT, pos=tabs.tabRect(w.tabs.indexOf(panel)).center())
+    assert not panel.stale
+    assert v_beats() == v_before - 1

@@ -59,12 +59,27 @@ class TemplatesPanel(QWidget):
         self._build()
         self._timer = QTimer(self, singleShot=True, interval=REBUILD_MS)
         self._timer.timeout.connect(self.rebuild)
+        #: edits arrived while the tab was hidden: rebuild when it is shown
+        self.stale = False
         e = session.events
-        e.phase_changed.connect(self._timer.start)
-        e.review_changed.connect(self._timer.start)
-        e.beats_reset.connect(self._timer.start)
-        e.labels_changed.connect(lambda _index: self._timer.start())
+        e.phase_changed.connect(self._schedule)
+        e.review_changed.connect(self._schedule)
+        e.beats_reset.connect(self._schedule)
+        e.labels_changed.connect(lambda _index: self._schedule())
         self.rebuild()
+
+    def _schedule(self) -> None:
+        """Rebuild soon, or when shown: a reviewer correcting beat by beat in the strip
+        must not pay for cards nobody sees (24 h: tens of ms per rebuild)."""
+        if self.isHidden():
+            self.stale = True
+        else:
+            self._timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        if self.stale:
+            self.rebuild()
 
     # ================================================================= layout
     def _build(self) -> None:
@@ -152,6 +167,7 @@ class TemplatesPanel(QWidget):
     def rebuild(self) -> None:
         """The cards as the session stands (throttled by the events)."""
         self._timer.stop()
+        self.stale = False
         session = self.session
         result = session.result if session.phase is Phase.DONE else None
         templates = getattr(result, "templates", None)
