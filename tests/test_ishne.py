@@ -190,11 +190,25 @@ def _good(tmp_path: Path, name: str, **header) -> Path:
 
 def test_truncated_files(tmp_path: Path) -> None:
     whole = _good(tmp_path, "whole.ecg").read_bytes()
+    offset = len(whole) - 2000 * 2 * 2
     for cut, match in ((300, "truncated ISHNE header"), (522, "no samples"),
-                       (len(whole) - 1000, "claims 2000 samples per lead")):
+                       (offset + 249 * 4, "under a second")):  # 249 samples at 250 Hz
         path = tmp_path / f"cut{cut}.ecg"
         path.write_bytes(whole[:cut])
         refused(path, match)
+
+
+def test_a_file_cut_short_opens_with_what_it_holds_and_says_so(tmp_path: Path) -> None:
+    """A recorder that stopped early or a copy cut short (as a truncated WFDB file): the
+    hours that are there open, with a note; a half-written last sample is dropped."""
+    whole = _good(tmp_path, "whole.ecg").read_bytes()
+    offset = len(whole) - 2000 * 2 * 2
+    path = tmp_path / "cut.ecg"
+    path.write_bytes(whole[:offset + 1500 * 4 + 3])
+    rec = load_record(path)
+    assert rec.n_samples == 1500
+    assert any("truncated" in n and "claims 2000" in n and "holds 1500" in n
+               for n in rec.notes), rec.notes
 
 
 def test_wrong_magic(tmp_path: Path) -> None:
@@ -205,7 +219,9 @@ def test_wrong_magic(tmp_path: Path) -> None:
 
 
 def test_header_claims_more_samples_than_the_file_holds(tmp_path: Path) -> None:
-    refused(_good(tmp_path, "long.ecg", n_samples=2_000_000_000), "claims 2000000000")
+    rec = load_record(_good(tmp_path, "long.ecg", n_samples=2_000_000_000))
+    assert rec.n_samples == 2000
+    assert any("claims 2000000000" in n and "holds 2000" in n for n in rec.notes)
 
 
 @pytest.mark.parametrize("fs", [0, -250, 32767])  # the field is int16: 32767 is its 1e9

@@ -149,9 +149,12 @@ def read_header(path: Path, magic: bytes = ISHNE_MAGIC) -> tuple[np.void, bytes]
     return np.frombuffer(head, dtype=_FIXED_HEADER, offset=PREAMBLE_BYTES)[0], head
 
 
-def _check_layout(path: Path, header: np.void, file_size: int) -> tuple[int, int, int]:
+def _check_layout(path: Path, header: np.void, file_size: int, rate: int,
+                  notes: list[str]) -> tuple[int, int, int]:
     """Leads, samples per lead on disk and the sample block's offset; RecordError for a
-    header that contradicts itself or the file."""
+    header that contradicts itself or the file. A file shorter than its header says
+    (a recorder that stopped, a copy cut short) is read as far as it goes, with a
+    note, as a truncated WFDB signal file is, unless under a second is left."""
     n_leads = int(header["n_leads"])
     if not 1 <= n_leads <= MAX_LEADS:
         raise RecordError(f"{path}: the ISHNE header gives {n_leads} leads "
@@ -167,8 +170,15 @@ def _check_layout(path: Path, header: np.void, file_size: int) -> tuple[int, int
     if claimed <= 0 or on_disk == 0:
         raise RecordError(f"{path}: the ISHNE file holds no samples")
     if claimed > on_disk and claimed != on_disk * n_leads:  # some writers give the total
-        raise RecordError(f"{path}: the ISHNE header claims {claimed} samples per lead but "
-                          f"the file holds {on_disk} (truncated?)")
+        if on_disk < rate:
+            raise RecordError(f"{path}: the ISHNE header claims {claimed} samples per lead "
+                              f"but the file holds {on_disk} (under a second: truncated?)")
+        held_s = on_disk / rate
+        held = f"{held_s / 3600:.1f} h" if held_s >= 3600 else f"{held_s / 60:.1f} min"
+        notes.append(f"truncated: the ISHNE header claims {claimed} samples per lead, the "
+                     f"file holds {on_disk} ({held}); all of them read")
+    elif claimed > on_disk:
+        notes.append(f"ISHNE header gives the total sample count; {on_disk} per lead read")
     return n_leads, min(claimed, on_disk), offset
 
 
@@ -176,12 +186,11 @@ def read_ishne(path: Path, fs: float | None = None) -> Record:
     """Read an ISHNE 1.0 Holter file; ``fs`` is not needed (the header states it)."""
     header, head = read_header(path)
     file_size = path.stat().st_size
-    n_leads, n_samples, offset = _check_layout(path, header, file_size)
     notes: list[str] = []
-
     rate = int(header["sampling_rate"])
     if rate <= 0:
         raise RecordError(f"{path}: sampling rate {rate} Hz in the ISHNE header is not valid")
+    n_leads, n_samples, offset = _check_layout(path, header, file_size, rate, notes)
     note_ignored_fs(notes, fs, rate)
     resolution = header["resolution_nv"][:n_leads].astype(np.float64)
     if (resolution <= 0).any():
@@ -189,8 +198,6 @@ def read_ishne(path: Path, fs: float | None = None) -> Record:
                           "in the ISHNE header are not valid")
 
     _check_crc(path, head, offset, notes)
-    if n_samples < int(header["samples_per_lead"]):
-        notes.append(f"ISHNE header gives the total sample count; {n_samples} per lead read")
 
     raw = np.memmap(path, dtype="<i2", mode="r", offset=offset, shape=(n_samples, n_leads))
     signals = np.empty((n_samples, n_leads), dtype=np.float32)
