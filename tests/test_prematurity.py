@@ -77,6 +77,17 @@ def test_apply_resplits_only_n_and_s() -> None:
     np.testing.assert_allclose(out[2], probs[2])  # where the rule stands aside
 
 
+def test_apply_never_overturns_a_ventricular_call() -> None:
+    """A premature PVC the ensemble calls V (0.4) with N and S sharing the rest: pooled
+    into S (0.6) it would turn into an SVEB; it stays V. An N call beside it is split."""
+    probs = np.array([[0.3, 0.3, 0.4, 0.0, 0.0],
+                      [0.45, 0.1, 0.4, 0.05, 0.0]], np.float32)
+    out = apply_prematurity(probs, CLASSES, np.ones(2), np.ones(2, bool))
+    np.testing.assert_allclose(out[0], probs[0])
+    assert out[0].argmax() == 2
+    assert out[1, 1] == pytest.approx(0.55) and out[1].argmax() == 1
+
+
 def test_short_and_degenerate_inputs() -> None:
     for n in (0, 1, 2):
         gate, applies = prematurity(np.arange(n) * 300, FS)
