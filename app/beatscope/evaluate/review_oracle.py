@@ -35,13 +35,13 @@ from beatscope.review.propagate import BeatEmbedding, learn_from_corrections
 from beatscope.review.store import SOURCES, BeatRows
 
 LEVELS = (99.0, 99.5, 99.9)
+CHECKPOINTS = (5, 10, 20, 50)
+_CLASS = np.array(AAMI_CLASSES)
 
 
 def level_key(level: float) -> str:
     """A level as the JSON keys spell it: "99", "99.5", "99.9" (not "99.0")."""
     return f"{level:g}"
-CHECKPOINTS = (5, 10, 20, 50)
-_CLASS = np.array(AAMI_CLASSES)
 
 
 @dataclass
