@@ -70,7 +70,8 @@ class TemplatesPanel(QWidget):
 
     def _schedule(self) -> None:
         """Rebuild soon, or when shown: a reviewer correcting beat by beat in the strip
-        must not pay for cards nobody sees (24 h: tens of ms per rebuild)."""
+        must not pay, edit after edit, for regrouping every beat into cards nobody
+        sees."""
         if self.isHidden():
             self.stale = True
         else:
