@@ -171,19 +171,20 @@ def context_plan(r_peaks: np.ndarray, fs: float) -> ContextPlan:
     window_lo, window_hi = seg_lo[left], seg_hi[right]
     median_rr = np.full(len(anchors), 0.8)
     near = np.empty((len(anchors), NEAR), np.int64)
+    anchor_t = anchors * ANCHOR_STEP_S
+    # the near beats are premature against the rhythm around the anchor, not the whole
+    # window's: at an abrupt rate change the faster side's beats are not ectopic
+    rhythm_lo = np.searchsorted(t, anchor_t - NEAR_RHYTHM_S)
+    rhythm_hi = np.searchsorted(t, anchor_t + NEAR_RHYTHM_S)
     for a, (b0, b1) in enumerate(zip(window_lo, window_hi, strict=True)):
         # every anchor's window holds a beat: the beats nearest it chose it
         median_rr[a] = np.median(pre[b0:b1])
         beats = np.arange(b0, b1)
-        # premature against the rhythm around the anchor, not the whole window's: at
-        # an abrupt rate change the faster side's beats are not ectopic
-        at = anchors[a] * ANCHOR_STEP_S
-        c0, c1 = np.searchsorted(t, [at - NEAR_RHYTHM_S, at + NEAR_RHYTHM_S])
+        c0, c1 = rhythm_lo[a], rhythm_hi[a]
         rhythm = pre[c0:c1] if c1 - c0 >= MIN_DOMINANT else pre[b0:b1]
         dominant = pre[b0:b1] >= PREMATURE_RATIO * _typical_rr(rhythm)
         pool = beats[dominant] if dominant.sum() >= MIN_DOMINANT else beats
-        closest = pool[np.argsort(np.abs(t[pool] - anchors[a] * ANCHOR_STEP_S),
-                                  kind="stable")[:NEAR]]
+        closest = pool[np.argsort(np.abs(t[pool] - anchor_t[a]), kind="stable")[:NEAR]]
         near[a] = np.sort(closest)[np.linspace(0, len(closest) - 1, NEAR).round().astype(int)]
     return ContextPlan(anchor_of_beat.astype(np.int64), members, left, right, near, median_rr,
                        window_lo.astype(np.int64), window_hi.astype(np.int64))
