@@ -161,9 +161,7 @@ def run_variant(cases: list[dict], templates: str, propagation: bool,
         case = ReviewCase(c["sample"], c["model_label"], c["reference"], c["missed"],
                           c[templates], c["embedding"])
         outcome = simulate(case, propagation=propagation, spans=spans)
-        out[c["name"]] = {k: getattr(outcome, k) for k in (
-            "accuracy_before", "beats", "errors", "actions_to", "accuracy_after",
-            "beat_by_beat_to")}
+        out[c["name"]] = outcome.figures()
         out[c["name"]]["first_actions"] = outcome.actions[:8]
     return out
 

@@ -279,9 +279,7 @@ def test_the_pooled_review_effort_has_the_shape_other_tools_read():
         case = ReviewCase(np.arange(n, dtype=np.int64) * 400, labels, ref, 0,
                           rng.integers(0, 5, n))
         outcome = simulate(case)
-        outcomes[name] = {k: getattr(outcome, k) for k in (
-            "accuracy_before", "beats", "errors", "actions_to", "accuracy_after",
-            "beat_by_beat_to")}
+        outcomes[name] = outcome.figures()
     outcomes["b"]["actions_to"] = {**outcomes["b"]["actions_to"], "99.9": None}
     pooled = pooled_summary(outcomes)
     assert set(pooled["acc_after"]) == {"5", "10", "20", "50"}

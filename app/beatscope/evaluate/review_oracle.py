@@ -26,7 +26,7 @@ per error.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -66,6 +66,11 @@ class ReviewOutcome:
     accuracy_after: dict[str, float]  # checkpoint -> agreement after that many actions
     beat_by_beat_to: dict[str, int]  # level -> single-fix actions needed
     actions: list[str] = field(default_factory=list)  # what was done, in order
+
+    def figures(self) -> dict:
+        """The per-record figures, as ``pooled_summary`` and the bench's JSON take them
+        (everything but the actions)."""
+        return {k: v for k, v in asdict(self).items() if k != "actions"}
 
 
 class _State:
@@ -348,7 +353,7 @@ def simulate(case: ReviewCase, propagation: bool = False, spans: bool = False,
 
 
 def pooled_summary(outcomes: dict[str, dict]) -> dict:
-    """The records' outcomes (as :class:`ReviewOutcome` fields, by record name) pooled
+    """The records' outcomes (:meth:`ReviewOutcome.figures`, by record name) pooled
     in the shape ``bench/review_effort.py --json`` promises other tools:
     accuracies weighted by beats, in 0-100; the actions per level, median and total,
     None where a record never reaches the level; the beat-by-beat figures to 99.5 %."""
