@@ -35,7 +35,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from beatscope.analysis.prematurity import apply_prematurity  # noqa: E402
+from beatscope.analysis.prematurity import (  # noqa: E402
+    PrematurityRule,
+    apply_prematurity,
+    prematurity,
+)
 from beatscope.cli.evaluate_classification import score_records  # noqa: E402
 from beatscope.evaluate.classification import score_classification  # noqa: E402
 from beatscope.evaluate.labelled import CLASS_INDEX  # noqa: E402
@@ -107,17 +111,18 @@ def main() -> int:
     return 0
 
 
-def pooled(kept: dict, w: float, gates=None, first: str = "resnet",
+def pooled(kept: dict, w: float, rule: PrematurityRule | None = None, first: str = "resnet",
            second: str = "slap"):
     """The score of ``w * first + (1 - w) * second`` (calibrated probabilities, as
-    ``BeatClassifier`` mixes them) summed over the kept records; ``gates(rec)`` gives
-    the prematurity rule's ``(gate, applies)`` for a record (None: the rule off)."""
+    ``BeatClassifier`` mixes them) summed over the kept records, with ``rule`` (None:
+    off) re-splitting N and S as ``analyze`` does."""
     total = None
     for rec in kept.values():
         classes = rec["classes"]
         p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
-        if gates is not None:
-            p = apply_prematurity(p, classes, *gates(rec))
+        if rule is not None:
+            p = apply_prematurity(p, classes, *prematurity(rec["sample"], rec["fs"], rule),
+                                  rec.get("similarity"), rule.min_similarity)
         index = np.array([CLASS_INDEX[c] for c in classes])
         s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
         total = s if total is None else total + s
@@ -133,8 +138,7 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
     print("|---|---|---|---|---|---|")
     for w in sorted({*np.round(np.arange(0.0, 1.0001, 0.1), 3), 0.792}):
         for rule in (False, True):
-            total = pooled(kept, w, (lambda rec: (rec["gate"], rec["applies"])) if rule
-                           else None, first, second)
+            total = pooled(kept, w, PrematurityRule() if rule else None, first, second)
             d = total.as_dict()
             sv, v = d["per_class"]["S"], d["per_class"]["V"]
             row = {"w": float(w), "rule": rule, "accuracy": d["accuracy"],
@@ -148,18 +152,22 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
 
 
 def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
-    """Pooled scores at the shipped ensemble weight with the shipped prematurity rule
-    and with the rule as it was before its step test (``bench/prematurity_rule.py``)."""
-    from beatscope.analysis.prematurity import PrematurityRule, prematurity
+    """Pooled scores at the shipped ensemble weight with the shipped prematurity rule,
+    without its shape test, without its test on how runs end, without both, and as
+    it was before its step test (``bench/prematurity_rule.py``)."""
     from prematurity_rule import BEFORE_STEP
 
     rows = []
     print(f"\nprematurity rule, ensemble weight {w}, pooled over the folds' records")
     print("| rule | accuracy % | SVEB Se / +P / F1 | VEB F1 |")
     print("|---|---|---|---|")
-    for name, rule in (("shipped", PrematurityRule()), ("before the step test", BEFORE_STEP)):
-        d = pooled(kept, w, lambda rec, rule=rule: prematurity(rec["sample"], rec["fs"],
-                                                               rule)).as_dict()
+    for name, rule in (("shipped", PrematurityRule()),
+                       ("without the shape test", PrematurityRule(min_similarity=None)),
+                       ("without the run-end test", PrematurityRule(sustained_max_rr=None)),
+                       ("without either", PrematurityRule(min_similarity=None,
+                                                          sustained_max_rr=None)),
+                       ("before the step test", BEFORE_STEP)):
+        d = pooled(kept, w, rule).as_dict()
         sv, v = d["per_class"]["S"], d["per_class"]["V"]
         rows.append({"rule": name, "parameters": repr(rule), "accuracy": d["accuracy"],
                      "S": sv, "V": v})

@@ -11,7 +11,10 @@ the rule alone) both the records one by one and the 22 joined end to end, for th
 shipped causal mean and for windows centred on the beat (median or mean, the beat's
 own interval left out), over a grid of window lengths and thresholds, and for the
 causal mean switched to a recent median after a rate jump. DS2 is not looked at. The
-baseline is the shipped rule, printed first.
+baseline is the shipped rule, printed first, then the shipped rule over a grid of its
+test on how a run of early beats ends (``sustained_max_rr``, ``run_end_slowing``;
+``None``: no such test), the evidence those two were chosen on. The variants after it
+are the older rule's (no step test, no run-end test).
 """
 
 import argparse
@@ -102,6 +105,17 @@ def main() -> int:
 
     print(f"shipped rule ({PrematurityRule()}): SVEB F1 DS1 one by one "
           f"{f1(ds1, module_rule):.4f}, DS1 joined {f1(j1, module_rule):.4f}")
+    print("the shipped rule's test on how a run ends (sustained_max_rr, run_end_slowing: "
+          "one by one / joined):")
+    for cap, slowing in itertools.product((None, 0.45, 0.5, 0.55, 0.6),
+                                          (1.2, 1.3, 1.5, 1.7, 2.0)):
+        if cap is None and slowing != 1.5:
+            continue
+        rule = PrematurityRule(sustained_max_rr=cap, run_end_slowing=slowing)
+        def run_end(samples, fs, rule=rule):
+            return prematurity(samples, fs, rule)
+        print(f"  {cap!s:>4}  {slowing:.1f}  {f1(ds1, run_end):.4f}  {f1(j1, run_end):.4f}",
+              flush=True)
     shipped = dict(k=120, max_ratio=0.825, max_irr=0.125, mode="causal-mean")
     print(f"the rule before the step test (causal mean of 120, 0.825, 0.125): SVEB F1 DS1 "
           f"one by one {f1(ds1, **shipped):.4f}, DS1 joined {f1(j1, **shipped):.4f}")

@@ -7,7 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from beatscope.segment import context_plan, iter_with_local_template, with_local_template
+from beatscope.segment import (
+    context_plan,
+    iter_with_local_template,
+    reference_similarity,
+    with_local_template,
+)
 from beatscope.segment.context import ANCHOR_STEP_S, HALF_WINDOW_S, context_median_rr
 
 FS = 360.0
@@ -87,6 +92,41 @@ def test_reference_follows_a_change_of_morphology_and_rate_together(rates):
     wrong = [round(t[i] - change_s, 1) for i in np.flatnonzero(settled)
              if corr(refs[i], shape("a") if t[i] < change_s else shape("b")) < 0.99]
     assert wrong == []
+
+
+@pytest.mark.parametrize("offset_s", [0.0, 2.5, 4.9, 5.1, 7.5])
+def test_beats_beside_a_change_take_their_own_sides_reference(offset_s):
+    """A beat takes its nearest anchor's reference; where the change falls among the
+    anchor's own beats, those past it take the new morphology's (the 24-h join:
+    the first seconds of each record were compared with the previous patient's
+    beat). Wherever the change falls against the anchor grid."""
+    rr_s = 0.8
+    n_before = int(round((300.0 + offset_s) / rr_s))
+    kinds = ["a"] * n_before + ["b"] * 600
+    premature = np.zeros(len(kinds), bool)
+    premature[7::7] = True
+    for i in np.flatnonzero(premature):
+        kinds[i] = "v"
+    peaks, windows = rhythm(kinds, premature, rr_s=rr_s, seed=2)
+    refs = reference_of(with_local_template(windows, context_plan(peaks, FS)))
+    t = peaks / FS
+    change_s = t[n_before]
+    wrong = [round(t[i] - change_s, 1) for i in np.flatnonzero(~premature)
+             if corr(refs[i], shape("a") if t[i] < change_s else shape("b")) < 0.99]
+    assert wrong == []
+
+
+def test_reference_similarity_tells_the_dominant_shape_from_another():
+    kinds = ["a"] * 300
+    premature = np.zeros(300, bool)
+    premature[100::10] = True
+    for i in np.flatnonzero(premature):
+        kinds[i] = "v"
+    peaks, windows = rhythm(kinds, premature)
+    similarity = reference_similarity(with_local_template(windows, context_plan(peaks, FS)))
+    assert similarity.shape == (300,)
+    assert similarity[~premature].min() > 0.95
+    assert similarity[premature].max() < 0.75  # below the S call's minimum
 
 
 def test_bigeminy_reference_is_the_dominant_beat():

@@ -56,6 +56,32 @@ def test_a_run_of_early_beats_is_premature_from_its_abrupt_start() -> None:
     assert np.delete(gate[1:], np.arange(150, 156)).max() < 0.01
 
 
+def test_a_lasting_rate_rise_is_not_a_run_of_premature_beats() -> None:
+    # 51 bpm, then at once 76 bpm for good (a joined record's junction; a patient
+    # getting up): the two-minute mean lags behind the new rate for dozens of beats
+    rr = np.concatenate([np.full(200, 1.18), np.full(300, 0.79)])
+    gate, _ = prematurity(peaks_from_rr(rr), FS)
+    without = prematurity(peaks_from_rr(rr), FS, PrematurityRule(sustained_max_rr=None))[0]
+    assert (without[201:] > 0.5).sum() > 20  # what the test on the run's end removes
+    assert gate[201] > 0.99  # the abrupt step itself stays early
+    assert (gate[202:] > 0.5).sum() == 0
+
+
+def test_a_slow_ectopic_run_that_ends_is_premature_throughout() -> None:
+    # an atrial run at 83 bpm in a sinus bradycardia at 50 bpm, ending in sinus
+    rr = np.full(300, 1.2)
+    rr[150:160] = 0.72
+    gate, _ = prematurity(peaks_from_rr(rr), FS)
+    assert (gate[151:161] > 0.99).all()
+    assert np.delete(gate[1:], np.arange(150, 160)).max() < 0.01
+
+
+def test_a_run_still_going_at_the_end_is_left_alone() -> None:
+    rr = np.concatenate([np.full(200, 1.18), np.full(10, 0.79)])  # how it ends: unknown
+    gate, _ = prematurity(peaks_from_rr(rr), FS)
+    assert (gate[201:] > 0.99).all()
+
+
 def test_rule_stands_aside_in_an_irregular_rhythm() -> None:
     rng = np.random.default_rng(0)
     rr = rng.uniform(0.4, 1.1, 300)  # AF-like: irregularly irregular
@@ -86,6 +112,27 @@ def test_apply_never_overturns_a_ventricular_call() -> None:
     np.testing.assert_allclose(out[0], probs[0])
     assert out[0].argmax() == 2
     assert out[1, 1] == pytest.approx(0.55) and out[1].argmax() == 1
+
+
+def test_an_s_call_needs_the_dominant_beats_shape() -> None:
+    """A premature beat the rule would call S, but shaped nothing like the patient's
+    dominant beat (correlation 0.3 with its reference): S is ruled out and the
+    networks' next choice stands (V here). One that looks like it stays S; N and V
+    calls are not touched by the test."""
+    probs = np.array([[0.6, 0.1, 0.25, 0.05, 0.0],   # premature, unlike: S -> V
+                      [0.6, 0.1, 0.25, 0.05, 0.0],   # premature, alike: S
+                      [0.7, 0.1, 0.2, 0.0, 0.0],     # not premature, unlike: N stays
+                      [0.2, 0.2, 0.6, 0.0, 0.0]], np.float32)
+    gate = np.array([1.0, 1.0, 0.0, 1.0])
+    similarity = np.array([0.3, 0.95, 0.3, 0.3])
+    rule = PrematurityRule()
+    out = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity,
+                            rule.min_similarity)
+    assert list(np.array(CLASSES)[out.argmax(axis=1)]) == ["V", "S", "N", "V"]
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
+    assert out[0, 1] == 0.0
+    without = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity, None)
+    assert np.array(CLASSES)[without[0].argmax()] == "S"
 
 
 def test_short_and_degenerate_inputs() -> None:

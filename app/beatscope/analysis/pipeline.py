@@ -36,6 +36,7 @@ from beatscope.segment import (
     context_plan,
     iter_segment_beats,
     iter_with_local_template,
+    reference_similarity,
     rr_features,
 )
 
@@ -261,8 +262,11 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
                     classifier.classify(inputs[a:b], rr[first + a:first + b])
                 step("classify", (first + b) / max(1, len(r360)))
             if rule is not None:
+                # where the networks read the context, S needs the dominant beat's shape
+                similarity = reference_similarity(inputs) if wants_context else None
                 p = apply_prematurity(probs[first:end], tuple(classifier.classes),
-                                      gate[first:end], applies[first:end])
+                                      gate[first:end], applies[first:end], similarity,
+                                      rule.min_similarity)
                 probs[first:end] = p
                 labels[first:end] = np.asarray(classifier.classes)[p.argmax(axis=1)]
         if on_beats is not None:

@@ -18,6 +18,21 @@ versus S from the RR intervals:
   early beats that began with such a step. Sinus arrhythmia speeds the rate up over
   several beats, each a little earlier than the last and none abruptly so, and
   without this step a young patient's inspiration looked like a run of PACs.
+* ``sustained_max_rr`` and ``run_end_slowing``: a run of early beats slower than
+  ``sustained_max_rr`` (100/min: no tachycardia) has to end the way ectopy ends, with
+  the next interval at least ``run_end_slowing`` times the run's. Where the rate
+  simply stays (it stepped up and the two-minute mean caught up with it) the run was
+  a new rate, not ectopy, and only its abrupt beats stay early. Without this test a
+  sudden lasting rate rise (the junctions of a joined record; on a Holter, a patient
+  getting up) was called a run of 30-40 S beats.
+
+* ``min_similarity``: an S beat must look like the patient's dominant beat. A beat
+  whose correlation with its local reference (the context's, ``segment.context``) is
+  below it cannot be supraventricular by prematurity or by the networks' call, and its
+  S probability goes to the other classes (the networks' next choice stands). On
+  DS1-CV a third of the S calls were such beats, most of them PVCs the networks had
+  called S or N (the networks read the beat-minus-reference channels, yet called S
+  beats that correlate 0.26 with it; docs/VALIDATION.md section 9c).
 
 Where it applies, the soft gate ``g = sigmoid((max_ratio - ratio) / softness)``
 shares the ensemble's supraventricular probability ``p(N) + p(S)`` out as
@@ -48,6 +63,14 @@ class PrematurityRule:
     softness: float = 0.02
     #: the abrupt step an early beat (or the run it starts) needs; None: no such test
     max_step: float | None = 0.875
+    #: runs of early beats slower than this (s) must end with the rhythm slowing;
+    #: None: no such test
+    sustained_max_rr: float | None = 0.6
+    #: ... to at least this factor times the run's median interval
+    run_end_slowing: float = 1.5
+    #: an S call needs at least this correlation with the beat's local reference;
+    #: None: no such test (also where the networks read no context)
+    min_similarity: float | None = 0.75
 
 
 def prematurity(r_peaks: np.ndarray, fs: float,
@@ -75,31 +98,60 @@ def prematurity(r_peaks: np.ndarray, fs: float,
         gate[1:] = 1.0 / (1.0 + np.exp(-(rule.max_ratio - ratio) / rule.softness))
     applies[1:] = irregularity < rule.max_irregularity
     if rule.max_step is not None:
-        gate *= _abrupt_or_in_run(rr, gate > 0.5, rule.max_step)
+        gate *= _abrupt_or_in_run(rr, gate > 0.5, rule)
     return gate, applies
 
 
-def _abrupt_or_in_run(rr: np.ndarray, early: np.ndarray, max_step: float) -> np.ndarray:
+def _abrupt_or_in_run(rr: np.ndarray, early: np.ndarray, rule: PrematurityRule) -> np.ndarray:
     """Per beat: its pre-RR is below ``max_step`` times the interval before it, or it
-    is early and so is every beat back to an early one that was."""
+    is early and so is every beat back to an early one that was (and the run is not
+    a new rate: :func:`_new_rate`)."""
     n = len(early)
     step = np.ones(n)
     step[2:] = rr[1:] / rr[:-1]  # beat i: rr[i-1] over rr[i-2]
-    abrupt = step < max_step
+    abrupt = step < rule.max_step
     index = np.arange(n)
     last_abrupt_early = np.maximum.accumulate(np.where(abrupt & early, index, -1))
     last_not_early = np.maximum.accumulate(np.where(~early, index, -1))
-    return abrupt | (early & (last_abrupt_early > last_not_early))
+    run = early & (last_abrupt_early > last_not_early)
+    if rule.sustained_max_rr is not None:
+        run &= ~_new_rate(rr, run, rule.sustained_max_rr, rule.run_end_slowing)
+    return abrupt | run
+
+
+def _new_rate(rr: np.ndarray, run: np.ndarray, sustained_max_rr: float,
+              run_end_slowing: float) -> np.ndarray:
+    """Per beat: inside a run (after its first beat) slower than ``sustained_max_rr``
+    whose next beat comes sooner than ``run_end_slowing`` times the run's median
+    pre-RR. A run still going at the record's end is left alone: how it ends is
+    not known."""
+    n = len(run)
+    pre = np.ones(n)
+    pre[1:] = rr  # beat i's pre-RR
+    edges = np.diff(np.concatenate([[0], run.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # [start, stop)
+    judged = (stops - starts >= 2) & (stops < n)
+    out = np.zeros(n, dtype=bool)
+    for a, b in zip(starts[judged], stops[judged], strict=True):
+        run_rr = float(np.median(pre[a:b]))
+        if run_rr >= sustained_max_rr and pre[b] < run_end_slowing * run_rr:
+            out[a + 1:b] = True
+    return out
 
 
 def apply_prematurity(probs: np.ndarray, classes: tuple[str, ...], gate: np.ndarray,
-                      applies: np.ndarray) -> np.ndarray:
+                      applies: np.ndarray, similarity: np.ndarray | None = None,
+                      min_similarity: float | None = None) -> np.ndarray:
     """``probs`` (n, classes) with N and S re-split by the gate where it applies, except
     for beats the ensemble calls V: pooled into one class, N's and S's shares could
     outweigh a V call that beat each of them, and a premature PVC became S (DS1-CV,
     same fold networks, ensemble at 0.792: 94.99 % / SVEB F1 58.93 / VEB F1 78.43 ->
     95.00 / 59.24 / 78.58; keeping F and Q calls as well scored the same on DS1-CV,
-    which holds almost none of them)."""
+    which holds almost none of them).
+
+    Then, given ``similarity`` (each beat's correlation with its local reference,
+    :func:`beatscope.segment.reference_similarity`) and ``min_similarity``, a beat
+    called S that correlates less loses its S probability to the other classes."""
     out = np.array(probs, dtype=np.float32, copy=True)
     n_i, s_i = classes.index("N"), classes.index("S")
     here = np.asarray(applies, dtype=bool) & (out.argmax(axis=1) != classes.index("V"))
@@ -107,4 +159,9 @@ def apply_prematurity(probs: np.ndarray, classes: tuple[str, ...], gate: np.ndar
     g = np.asarray(gate, dtype=np.float32)
     out[:, s_i] = np.where(here, sv * g, out[:, s_i])
     out[:, n_i] = np.where(here, sv * (1.0 - g), out[:, n_i])
+    if similarity is not None and min_similarity is not None:
+        unlike = (out.argmax(axis=1) == s_i) & (np.asarray(similarity) < min_similarity)
+        rest = out[unlike].copy()
+        rest[:, s_i] = 0.0
+        out[unlike] = rest / np.maximum(rest.sum(axis=1, keepdims=True), 1e-12)
     return out

@@ -20,6 +20,7 @@ from beatscope.segment.context import (
     context_description,
     context_plan,
     iter_with_local_template,
+    reference_similarity,
     with_local_template,
 )
 from beatscope.segment.rr import LOCAL_WINDOW, RR_FEATURE_NAMES, rr_features
@@ -38,6 +39,7 @@ __all__ = [
     "context_plan",
     "iter_with_local_template",
     "iter_segment_beats",
+    "reference_similarity",
     "rr_features",
     "segment_beats",
     "with_local_template",

@@ -72,14 +72,17 @@ HALVES_AGREE = 0.95
 SEGMENT_CHUNK = 128
 #: Recorded in weight manifests and in the beat cache key: a weight set trained on
 #: another definition of the context must not be fed this one.
-CONTEXT_VERSION = "local-template/2"
-#: Earlier definitions whose networks may be fed this one, and why. /1 judged the
-#: near beats premature against the whole window's RR instead of the
-#: NEAR_RHYTHM_S around the anchor: the two differ only at anchors where morphology
-#: and rate change together, and with /1-trained networks the DS1 cross-validation
-#: and DS2 did not move (94.97 / 58.88 / 78.30 -> 94.99 / 58.93 / 78.43; 93.15 / 57.86
-#: / 80.79 -> 93.15 / 58.02 / 80.82; docs/VALIDATION.md section 7).
-CONTEXT_COMPATIBLE = ("local-template/1",)
+CONTEXT_VERSION = "local-template/3"
+#: Earlier definitions whose networks may be fed this one, and why; each differs only
+#: at anchors whose two half-windows disagree (a change of morphology), and with the
+#: earlier networks the DS1 cross-validation did not move (docs/VALIDATION.md
+#: section 7). /1 judged the near beats premature against the whole window's RR
+#: instead of the NEAR_RHYTHM_S around the anchor (94.97 / 58.88 / 78.30 -> 94.99 /
+#: 58.93 / 78.43; DS2 93.15 / 57.86 / 80.79 -> 93.15 / 58.02 / 80.82). /2 gave all of
+#: an anchor's beats one side of the change, also those past it
+#: (:func:`_switch_among_own`; 95.06 / 60.06 / 78.58 -> 95.06 / 59.97 / 78.55, with
+#: the prematurity rule's run-end test).
+CONTEXT_COMPATIBLE = ("local-template/1", "local-template/2")
 
 
 def context_description() -> dict:
@@ -111,6 +114,9 @@ class ContextPlan:
     median_rr_s: np.ndarray  # (n_anchors,) float64
     window_lo: np.ndarray  # (n_anchors,) int64, rising with the anchor
     window_hi: np.ndarray  # (n_anchors,) int64, rising with the anchor
+    #: per beat: not premature against the rhythm around its anchor (the near beats'
+    #: test), the beats that can show where a change falls among an anchor's own
+    dominant: np.ndarray  # (n_beats,) bool
 
     def __len__(self) -> int:
         return len(self.anchor_of_beat)
@@ -171,23 +177,29 @@ def context_plan(r_peaks: np.ndarray, fs: float) -> ContextPlan:
     window_lo, window_hi = seg_lo[left], seg_hi[right]
     median_rr = np.full(len(anchors), 0.8)
     near = np.empty((len(anchors), NEAR), np.int64)
+    own_dominant = np.zeros(len(r), bool)
     anchor_t = anchors * ANCHOR_STEP_S
     # the near beats are premature against the rhythm around the anchor, not the whole
     # window's: at an abrupt rate change the faster side's beats are not ectopic
     rhythm_lo = np.searchsorted(t, anchor_t - NEAR_RHYTHM_S)
     rhythm_hi = np.searchsorted(t, anchor_t + NEAR_RHYTHM_S)
+    own_lo = np.searchsorted(anchor_of_beat, np.arange(len(anchors)), side="left")
+    own_hi = np.searchsorted(anchor_of_beat, np.arange(len(anchors)), side="right")
     for a, (b0, b1) in enumerate(zip(window_lo, window_hi, strict=True)):
         # every anchor's window holds a beat: the beats nearest it chose it
         median_rr[a] = np.median(pre[b0:b1])
         beats = np.arange(b0, b1)
         c0, c1 = rhythm_lo[a], rhythm_hi[a]
         rhythm = pre[c0:c1] if c1 - c0 >= MIN_DOMINANT else pre[b0:b1]
-        dominant = pre[b0:b1] >= PREMATURE_RATIO * _typical_rr(rhythm)
+        typical = _typical_rr(rhythm)
+        dominant = pre[b0:b1] >= PREMATURE_RATIO * typical
+        own = slice(own_lo[a], own_hi[a])  # the anchor's own beats
+        own_dominant[own] = pre[own] >= PREMATURE_RATIO * typical
         pool = beats[dominant] if dominant.sum() >= MIN_DOMINANT else beats
         closest = pool[np.argsort(np.abs(t[pool] - anchor_t[a]), kind="stable")[:NEAR]]
         near[a] = np.sort(closest)[np.linspace(0, len(closest) - 1, NEAR).round().astype(int)]
     return ContextPlan(anchor_of_beat.astype(np.int64), members, left, right, near, median_rr,
-                       window_lo.astype(np.int64), window_hi.astype(np.int64))
+                       window_lo.astype(np.int64), window_hi.astype(np.int64), own_dominant)
 
 
 def context_median_rr(r_peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -220,8 +232,11 @@ def _medians(windows: np.ndarray, members: np.ndarray, offset: int) -> np.ndarra
 
 
 def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
-                      anchors: np.ndarray) -> np.ndarray:
-    """(len(anchors), leads, L) reference beats; ``windows[j]`` is beat ``offset + j``
+                      anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(before, after, switch)``: per anchor, the reference beat (leads, L) of its
+    beats before beat ``switch`` and of those from it on. They differ only where the
+    anchor's own beats show where a change falls (:func:`_switch_among_own`);
+    elsewhere ``switch`` is past every beat. ``windows[j]`` is beat ``offset + j``
     and must cover every member of ``anchors`` (:meth:`ContextPlan.member_span`)."""
     w = np.asarray(windows, dtype=np.float32)
     segments, row = np.unique(np.concatenate([plan.left[anchors], plan.right[anchors]]),
@@ -239,6 +254,7 @@ def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
     agree = has_left & has_right & (_correlation(flat_left, flat_right) >= HALVES_AGREE)
     take_left = ~has_right
     split = has_left & has_right & ~agree  # a change inside the window: which side?
+    switch = np.full(n, -1, np.int64)  # -1: one reference for all the anchor's beats
     if split.any():
         near = np.concatenate([_medians(w, plan.near[anchors[split][c:c + SEGMENT_CHUNK]],
                                         offset)
@@ -246,8 +262,41 @@ def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
         near = near.reshape(len(near), -1)
         take_left[split] = (_correlation(flat_left[split], near)
                             >= _correlation(flat_right[split], near))
+        switch[split] = _switch_among_own(w, offset, plan, anchors[split],
+                                          flat_left[split], flat_right[split])
     ref = np.where(take_left[:, None, None], left, right)
-    return np.where(agree[:, None, None], 0.5 * (left + right), ref).astype(np.float32)
+    ref = np.where(agree[:, None, None], 0.5 * (left + right), ref).astype(np.float32)
+    stepped = switch >= 0
+    switch[~stepped] = np.iinfo(np.int64).max
+    after = np.where(stepped[:, None, None], right, ref).astype(np.float32)
+    before = np.where(stepped[:, None, None], left, ref).astype(np.float32)
+    return before, after, switch
+
+
+def _switch_among_own(windows: np.ndarray, offset: int, plan: ContextPlan,
+                      anchors: np.ndarray, left: np.ndarray, right: np.ndarray
+                      ) -> np.ndarray:
+    """Per anchor whose halves disagree, where the change falls among its own beats:
+    its own dominant beats in time order are the left half's morphology and then the
+    right half's (either part may be empty), every one of them. Returns the first
+    right one (beats from it on take the right half; past every beat: none does),
+    or -1 where the beats do not show it, and the anchor's beats all take the side
+    it was judged on. Without this, the beats on the far side of a change from their
+    anchor (up to half an anchor step of them) took the other side's reference."""
+    switch = np.full(len(anchors), -1, np.int64)
+    for j, a in enumerate(anchors):
+        lo = int(np.searchsorted(plan.anchor_of_beat, a, side="left"))
+        hi = int(np.searchsorted(plan.anchor_of_beat, a, side="right"))
+        beats = lo + np.flatnonzero(plan.dominant[lo:hi])
+        if len(beats) < 2:
+            continue
+        flat = windows[beats - offset].reshape(len(beats), -1)
+        is_right = _correlation(flat, right[j]) > _correlation(flat, left[j])
+        if not is_right.any():
+            switch[j] = np.iinfo(np.int64).max
+        elif is_right[int(np.argmax(is_right)):].all():
+            switch[j] = beats[int(np.argmax(is_right))]
+    return switch
 
 
 def with_local_template(windows: np.ndarray, plan: ContextPlan, first: int = 0,
@@ -264,8 +313,19 @@ def with_local_template(windows: np.ndarray, plan: ContextPlan, first: int = 0,
         return np.zeros((0, 2 * w.shape[1], w.shape[2]), np.float32)
     anchor = plan.anchor_of_beat[first:end]
     used, inverse = np.unique(anchor, return_inverse=True)
-    refs = anchor_references(w, offset, plan, used)
-    return np.concatenate([own, own - refs[inverse]], axis=1)
+    before, after, switch = anchor_references(w, offset, plan, used)
+    late = np.arange(first, end) >= switch[inverse]
+    refs = np.where(late[:, None, None], after[inverse], before[inverse])
+    return np.concatenate([own, own - refs], axis=1)
+
+
+def reference_similarity(inputs: np.ndarray) -> np.ndarray:
+    """Per beat of :func:`with_local_template`'s output (m, 2 * leads, L): the
+    correlation of the beat with its reference, over all leads' samples."""
+    x = np.asarray(inputs, dtype=np.float32)
+    leads = x.shape[1] // 2
+    own = x[:, :leads].reshape(len(x), -1)
+    return _correlation(own, own - x[:, leads:].reshape(len(x), -1)).astype(np.float32)
 
 
 def iter_with_local_template(blocks: Iterable[np.ndarray], plan: ContextPlan
