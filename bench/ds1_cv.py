@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from beatscope.analysis.prematurity import (  # noqa: E402
     PrematurityRule,
     apply_prematurity,
+    pre_rr,
     prematurity,
 )
 from beatscope.cli.evaluate_classification import score_records  # noqa: E402
@@ -122,7 +123,7 @@ def pooled(kept: dict, w: float, rule: PrematurityRule | None = None, first: str
         p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
         if rule is not None:
             p = apply_prematurity(p, classes, *prematurity(rec["sample"], rec["fs"], rule),
-                                  rec.get("similarity"), rule.min_similarity)
+                                  rec.get("similarity"), rule, pre_rr(rec["sample"], rec["fs"]))
         index = np.array([CLASS_INDEX[c] for c in classes])
         s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
         total = s if total is None else total + s
@@ -153,8 +154,9 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
 
 def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
     """Pooled scores at the shipped ensemble weight with the shipped prematurity rule,
-    without its shape test, without its test on how runs end, without both, and as
-    it was before its step test (``bench/prematurity_rule.py``)."""
+    without its V shape test, without both shape tests, without its test on how runs
+    end, without any of the three, and as it was before its step test
+    (``bench/prematurity_rule.py``)."""
     from prematurity_rule import BEFORE_STEP
 
     rows = []
@@ -162,10 +164,13 @@ def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
     print("| rule | accuracy % | SVEB Se / +P / F1 | VEB F1 |")
     print("|---|---|---|---|")
     for name, rule in (("shipped", PrematurityRule()),
-                       ("without the shape test", PrematurityRule(min_similarity=None)),
+                       ("without the V shape test", PrematurityRule(v_max_similarity=None)),
+                       ("without the shape tests", PrematurityRule(min_similarity=None,
+                                                                   v_max_similarity=None)),
                        ("without the run-end test", PrematurityRule(sustained_max_rr=None)),
-                       ("without either", PrematurityRule(min_similarity=None,
-                                                          sustained_max_rr=None)),
+                       ("without any of the three", PrematurityRule(
+                           min_similarity=None, v_max_similarity=None,
+                           sustained_max_rr=None)),
                        ("before the step test", BEFORE_STEP)):
         d = pooled(kept, w, rule).as_dict()
         sv, v = d["per_class"]["S"], d["per_class"]["V"]

@@ -126,13 +126,32 @@ def test_an_s_call_needs_the_dominant_beats_shape() -> None:
     gate = np.array([1.0, 1.0, 0.0, 1.0])
     similarity = np.array([0.3, 0.95, 0.3, 0.3])
     rule = PrematurityRule()
-    out = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity,
-                            rule.min_similarity)
+    out = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity, rule)
     assert list(np.array(CLASSES)[out.argmax(axis=1)]) == ["V", "S", "N", "V"]
     np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
     assert out[0, 1] == 0.0
-    without = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity, None)
+    without = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity,
+                                PrematurityRule(min_similarity=None))
     assert np.array(CLASSES)[without[0].argmax()] == "S"
+
+
+def test_a_v_call_on_the_dominant_beats_shape_and_time_is_not_v() -> None:
+    """Beats called V: on time at 75/min and shaped like the dominant beat (0.9): the
+    patient's own beat, N. Premature, or at 150/min (a sustained VT's beats become
+    the window's dominant ones), or unlike the reference, or a call the ensemble is
+    sure of (an escape rhythm is slow, on time and its own reference): V stays."""
+    probs = np.tile(np.array([[0.3, 0.05, 0.6, 0.05, 0.0]], np.float32), (5, 1))
+    probs[4] = [0.02, 0.0, 0.97, 0.01, 0.0]
+    gate = np.array([0.0, 1.0, 0.0, 0.0, 0.0])       # the second is premature
+    similarity = np.array([0.9, 0.9, 0.9, 0.5, 0.95])
+    pre = np.array([0.8, 0.5, 0.4, 0.8, 1.4])        # the third at 150/min
+    out = apply_prematurity(probs, CLASSES, gate, np.ones(5, bool), similarity,
+                            PrematurityRule(), pre)
+    assert list(np.array(CLASSES)[out.argmax(axis=1)]) == ["N", "V", "V", "V", "V"]
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
+    off = apply_prematurity(probs, CLASSES, gate, np.ones(5, bool), similarity,
+                            PrematurityRule(v_max_similarity=None), pre)
+    assert (off.argmax(axis=1) == 2).all()
 
 
 def test_short_and_degenerate_inputs() -> None:

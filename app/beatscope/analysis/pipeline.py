@@ -15,7 +15,12 @@ from typing import Protocol
 import numpy as np
 
 from beatscope.analysis.heart_rate import heart_rate_stats
-from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+from beatscope.analysis.prematurity import (
+    PrematurityRule,
+    apply_prematurity,
+    pre_rr,
+    prematurity,
+)
 from beatscope.analysis.result import AnalysisResult, BeatTable, RhythmInputs
 from beatscope.detect import DetectorConfig, detect_r_peaks, lead_weights_from_quality
 from beatscope.dsp import (
@@ -239,6 +244,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     rule = options.prematurity if classifier is not None else None
     if rule is not None:
         gate, applies = prematurity(r_peaks, fs, rule)
+        beat_rr = pre_rr(r_peaks, fs)
     # The models take two leads; a one-lead record feeds its lead to both inputs.
     model_inputs = (0, 1) if clean.shape[1] == 2 else (0, 0)  # columns of ``clean``
     blocks = iter_segment_beats(clean, r360, leads=model_inputs, chunk=BEAT_BLOCK)
@@ -266,7 +272,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
                 similarity = reference_similarity(inputs) if wants_context else None
                 p = apply_prematurity(probs[first:end], tuple(classifier.classes),
                                       gate[first:end], applies[first:end], similarity,
-                                      rule.min_similarity)
+                                      rule, beat_rr[first:end])
                 probs[first:end] = p
                 labels[first:end] = np.asarray(classifier.classes)[p.argmax(axis=1)]
         if on_beats is not None:

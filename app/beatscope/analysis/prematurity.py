@@ -1,4 +1,5 @@
-"""Supraventricular ectopy from prematurity: the rule that splits N from S.
+"""Supraventricular ectopy from prematurity: the rule that splits N from S (and, by
+the same shape cue, takes V calls off the patient's own dominant beat).
 
 A supraventricular premature beat looks like a normal beat; what makes it S is
 that it comes early. Between patients the networks do not learn that cue from
@@ -33,6 +34,16 @@ versus S from the RR intervals:
   DS1-CV a third of the S calls were such beats, most of them PVCs the networks had
   called S or N (the networks read the beat-minus-reference channels, yet called S
   beats that correlate 0.26 with it; docs/VALIDATION.md section 9c).
+
+* ``v_max_similarity``, ``v_min_rr_s``: the converse for V. A beat called V that comes
+  on time (the gate below 0.5), below 100/min, and correlates at least 0.8 with its
+  reference is the patient's own dominant beat, and its V probability goes to the
+  other classes: a patient whose normal beat looks unusual to the networks (a wide or
+  notched QRS, an unusual lead) had some of its normal beats called V. The rate
+  bound keeps a sustained VT, whose beats become the window's dominant ones, V; and
+  a call the ensemble is ``v_sure`` of stays: a ventricular escape rhythm is slow, on
+  time and its own reference too (207's, at p(V) 0.96-1.0 with the production
+  weights).
 
 Where it applies, the soft gate ``g = sigmoid((max_ratio - ratio) / softness)``
 shares the ensemble's supraventricular probability ``p(N) + p(S)`` out as
@@ -71,6 +82,13 @@ class PrematurityRule:
     #: an S call needs at least this correlation with the beat's local reference;
     #: None: no such test (also where the networks read no context)
     min_similarity: float | None = 0.75
+    #: a V call on time (not premature) at a rate below 100/min (pre-RR at least
+    #: ``v_min_rr_s``) with at least this correlation with its reference is not V;
+    #: None: no such test
+    v_max_similarity: float | None = 0.8
+    v_min_rr_s: float = 0.6
+    #: ... unless the ensemble is at least this sure of V
+    v_sure: float = 0.9
 
 
 def prematurity(r_peaks: np.ndarray, fs: float,
@@ -141,7 +159,8 @@ def _new_rate(rr: np.ndarray, run: np.ndarray, sustained_max_rr: float,
 
 def apply_prematurity(probs: np.ndarray, classes: tuple[str, ...], gate: np.ndarray,
                       applies: np.ndarray, similarity: np.ndarray | None = None,
-                      min_similarity: float | None = None) -> np.ndarray:
+                      rule: PrematurityRule | None = None,
+                      pre_rr_s: np.ndarray | None = None) -> np.ndarray:
     """``probs`` (n, classes) with N and S re-split by the gate where it applies, except
     for beats the ensemble calls V: pooled into one class, N's and S's shares could
     outweigh a V call that beat each of them, and a premature PVC became S (DS1-CV,
@@ -150,18 +169,44 @@ def apply_prematurity(probs: np.ndarray, classes: tuple[str, ...], gate: np.ndar
     which holds almost none of them).
 
     Then, given ``similarity`` (each beat's correlation with its local reference,
-    :func:`beatscope.segment.reference_similarity`) and ``min_similarity``, a beat
-    called S that correlates less loses its S probability to the other classes."""
+    :func:`beatscope.segment.reference_similarity`) and ``rule``, the shape tests:
+    a beat called S that correlates less than ``rule.min_similarity`` loses its S
+    probability to the other classes, and a beat called V on time, with a pre-RR
+    (``pre_rr_s``) of at least ``rule.v_min_rr_s``, that correlates at least
+    ``rule.v_max_similarity`` loses its V probability, unless it is at least
+    ``rule.v_sure``."""
     out = np.array(probs, dtype=np.float32, copy=True)
-    n_i, s_i = classes.index("N"), classes.index("S")
-    here = np.asarray(applies, dtype=bool) & (out.argmax(axis=1) != classes.index("V"))
+    n_i, s_i, v_i = classes.index("N"), classes.index("S"), classes.index("V")
+    here = np.asarray(applies, dtype=bool) & (out.argmax(axis=1) != v_i)
     sv = out[:, n_i] + out[:, s_i]
     g = np.asarray(gate, dtype=np.float32)
     out[:, s_i] = np.where(here, sv * g, out[:, s_i])
     out[:, n_i] = np.where(here, sv * (1.0 - g), out[:, n_i])
-    if similarity is not None and min_similarity is not None:
-        unlike = (out.argmax(axis=1) == s_i) & (np.asarray(similarity) < min_similarity)
-        rest = out[unlike].copy()
-        rest[:, s_i] = 0.0
-        out[unlike] = rest / np.maximum(rest.sum(axis=1, keepdims=True), 1e-12)
+    if similarity is None or rule is None:
+        return out
+    similarity = np.asarray(similarity)
+    if rule.min_similarity is not None:
+        _rule_out(out, (out.argmax(axis=1) == s_i) & (similarity < rule.min_similarity), s_i)
+    if rule.v_max_similarity is not None and pre_rr_s is not None:
+        dominant = ((out.argmax(axis=1) == v_i) & (out[:, v_i] < rule.v_sure)
+                    & (similarity >= rule.v_max_similarity)
+                    & (g < 0.5) & (np.asarray(pre_rr_s) >= rule.v_min_rr_s))
+        _rule_out(out, dominant, v_i)
     return out
+
+
+def _rule_out(probs: np.ndarray, beats: np.ndarray, column: int) -> None:
+    """In place: ``beats``' probability of class ``column`` shared out over the others
+    in proportion to theirs (the networks' next choice wins)."""
+    rest = probs[beats].copy()
+    rest[:, column] = 0.0
+    probs[beats] = rest / np.maximum(rest.sum(axis=1, keepdims=True), 1e-12)
+
+
+def pre_rr(r_peaks: np.ndarray, fs: float) -> np.ndarray:
+    """Each beat's pre-RR (s); the first beat takes its successor's."""
+    r = np.asarray(r_peaks, dtype=np.int64)
+    if len(r) < 2:
+        return np.ones(len(r))
+    rr = np.diff(r) / float(fs)
+    return np.concatenate([rr[:1], rr])

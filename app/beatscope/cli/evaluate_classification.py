@@ -63,7 +63,12 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
     import numpy as np
     from tqdm import tqdm
 
-    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+    from beatscope.analysis.prematurity import (
+        PrematurityRule,
+        apply_prematurity,
+        pre_rr,
+        prematurity,
+    )
     from beatscope.evaluate.classification import score_classification
     from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
     from beatscope.segment import context_plan, reference_similarity, with_local_template
@@ -89,7 +94,7 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
                           "classes": classes, "sample": beats.sample, "fs": beats.fs,
                           "similarity": similarity}
         preds.update({f"{key} + prematurity rule": apply_prematurity(
-            p, classes, gate, applies, similarity, rule.min_similarity)
+            p, classes, gate, applies, similarity, rule, pre_rr(beats.sample, beats.fs))
             for key, p in list(preds.items())})
         for key, p in preds.items():
             pred = class_index[p.argmax(axis=1)]
