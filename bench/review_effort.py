@@ -115,16 +115,18 @@ def prepare(path: Path, classifier, cache: Path | None, ref_ext: str = "atr") ->
     if cache is not None:
         import hashlib
 
+        import beatscope.analysis.pipeline as engine_code
         import beatscope.analysis.prematurity as rule_code
         import beatscope.segment.templates as definition
         from beatscope.evaluate.labelled import engine_key
 
-        # the weights, the template definition and the rule (their sources), the
-        # engine's options and context (engine_key) and the rule's parameters (not in
-        # the options' repr) make an analysis
+        # the weights, the template definition, the rule and the pipeline that feeds
+        # it (their sources), the engine's options and context (engine_key) and the
+        # rule's parameters (not in the options' repr) make an analysis
         sha = classifier.describe()["manifest_sha256"][:12]
         code = hashlib.sha256(Path(definition.__file__).read_bytes()
                               + Path(rule_code.__file__).read_bytes()
+                              + Path(engine_code.__file__).read_bytes()
                               + engine_key().encode()
                               + repr(PrematurityRule()).encode()).hexdigest()[:8]
         key = cache / f"{path.stem}-{ref_ext}-{sha}-{code}.pkl"
