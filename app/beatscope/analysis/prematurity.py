@@ -31,8 +31,8 @@ versus S from the RR intervals:
   whose correlation with its local reference (the context's, ``segment.context``) is
   below it cannot be supraventricular by prematurity or by the networks' call, and its
   S probability goes to the other classes (the networks' next choice stands). On
-  DS1-CV a third of the S calls were such beats, most of them PVCs the networks had
-  called S or N (the networks read the beat-minus-reference channels, yet called S
+  DS1-CV two in five of the S calls were such beats, most of them PVCs the networks
+  had called S or N (the networks read the beat-minus-reference channels, yet called S
   beats that correlate 0.26 with it; docs/VALIDATION.md section 9c).
 
 * ``v_max_similarity``, ``v_min_rr_s``: the converse for V. A beat called V that comes
