@@ -38,7 +38,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 from beatscope.analysis.prematurity import (  # noqa: E402
     PrematurityRule,
     apply_prematurity,
-    pre_rr,
     prematurity,
 )
 from beatscope.cli.evaluate_classification import score_records  # noqa: E402
@@ -123,7 +122,7 @@ def pooled(kept: dict, w: float, rule: PrematurityRule | None = None, first: str
         p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
         if rule is not None:
             p = apply_prematurity(p, classes, *prematurity(rec["sample"], rec["fs"], rule),
-                                  rec.get("similarity"), rule, pre_rr(rec["sample"], rec["fs"]))
+                                  rec.get("similarity"), rule, rec.get("pre_rr_s"))
         index = np.array([CLASS_INDEX[c] for c in classes])
         s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
         total = s if total is None else total + s

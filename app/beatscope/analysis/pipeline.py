@@ -15,12 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from beatscope.analysis.heart_rate import heart_rate_stats
-from beatscope.analysis.prematurity import (
-    PrematurityRule,
-    apply_prematurity,
-    pre_rr,
-    prematurity,
-)
+from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
 from beatscope.analysis.result import AnalysisResult, BeatTable, RhythmInputs
 from beatscope.detect import DetectorConfig, detect_r_peaks, lead_weights_from_quality
 from beatscope.dsp import (
@@ -38,12 +33,16 @@ from beatscope.errors import CancelledError, RecordError
 from beatscope.io import Record, select_model_leads
 from beatscope.rhythm import derive_rhythm
 from beatscope.segment import (
+    RR_FEATURE_NAMES,
     context_plan,
     iter_segment_beats,
     iter_with_local_template,
     reference_similarity,
     rr_features,
 )
+
+#: The column of ``rr_features`` that holds each beat's pre-RR (the rule's V test).
+PRE_RR = RR_FEATURE_NAMES.index("pre_rr_s")
 
 ProgressFn = Callable[[str, float], None]
 CancelFn = Callable[[], bool]
@@ -244,7 +243,6 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     rule = options.prematurity if classifier is not None else None
     if rule is not None:
         gate, applies = prematurity(r_peaks, fs, rule)
-        beat_rr = pre_rr(r_peaks, fs)
     # The models take two leads; a one-lead record feeds its lead to both inputs.
     model_inputs = (0, 1) if clean.shape[1] == 2 else (0, 0)  # columns of ``clean``
     blocks = iter_segment_beats(clean, r360, leads=model_inputs, chunk=BEAT_BLOCK)
@@ -272,7 +270,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
                 similarity = reference_similarity(inputs) if wants_context else None
                 p = apply_prematurity(probs[first:end], tuple(classifier.classes),
                                       gate[first:end], applies[first:end], similarity,
-                                      rule, beat_rr[first:end])
+                                      rule, rr[first:end, PRE_RR])
                 probs[first:end] = p
                 labels[first:end] = np.asarray(classifier.classes)[p.argmax(axis=1)]
         if on_beats is not None:

@@ -172,9 +172,9 @@ def apply_prematurity(probs: np.ndarray, classes: tuple[str, ...], gate: np.ndar
     :func:`beatscope.segment.reference_similarity`) and ``rule``, the shape tests:
     a beat called S that correlates less than ``rule.min_similarity`` loses its S
     probability to the other classes, and a beat called V on time, with a pre-RR
-    (``pre_rr_s``) of at least ``rule.v_min_rr_s``, that correlates at least
-    ``rule.v_max_similarity`` loses its V probability, unless it is at least
-    ``rule.v_sure``."""
+    (``pre_rr_s``, the ``pre_rr_s`` column of ``segment.rr_features``) of at least
+    ``rule.v_min_rr_s``, that correlates at least ``rule.v_max_similarity`` loses its
+    V probability, unless it is at least ``rule.v_sure``."""
     out = np.array(probs, dtype=np.float32, copy=True)
     n_i, s_i, v_i = classes.index("N"), classes.index("S"), classes.index("V")
     here = np.asarray(applies, dtype=bool) & (out.argmax(axis=1) != v_i)
@@ -201,12 +201,3 @@ def _rule_out(probs: np.ndarray, beats: np.ndarray, column: int) -> None:
     rest = probs[beats].copy()
     rest[:, column] = 0.0
     probs[beats] = rest / np.maximum(rest.sum(axis=1, keepdims=True), 1e-12)
-
-
-def pre_rr(r_peaks: np.ndarray, fs: float) -> np.ndarray:
-    """Each beat's pre-RR (s); the first beat takes its successor's."""
-    r = np.asarray(r_peaks, dtype=np.int64)
-    if len(r) < 2:
-        return np.ones(len(r))
-    rr = np.diff(r) / float(fs)
-    return np.concatenate([rr[:1], rr])

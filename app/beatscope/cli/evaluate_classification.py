@@ -63,12 +63,8 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
     import numpy as np
     from tqdm import tqdm
 
-    from beatscope.analysis.prematurity import (
-        PrematurityRule,
-        apply_prematurity,
-        pre_rr,
-        prematurity,
-    )
+    from beatscope.analysis.pipeline import PRE_RR
+    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
     from beatscope.evaluate.classification import score_classification
     from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
     from beatscope.segment import context_plan, reference_similarity, with_local_template
@@ -92,9 +88,9 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
             keep[name] = {"member_probs": out.member_probs, "gate": gate, "applies": applies,
                           "label": beats.label, "missed": beats.missed_label,
                           "classes": classes, "sample": beats.sample, "fs": beats.fs,
-                          "similarity": similarity}
+                          "similarity": similarity, "pre_rr_s": beats.rr[:, PRE_RR]}
         preds.update({f"{key} + prematurity rule": apply_prematurity(
-            p, classes, gate, applies, similarity, rule, pre_rr(beats.sample, beats.fs))
+            p, classes, gate, applies, similarity, rule, beats.rr[:, PRE_RR])
             for key, p in list(preds.items())})
         for key, p in preds.items():
             pred = class_index[p.argmax(axis=1)]
