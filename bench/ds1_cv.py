@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from beatscope.analysis.prematurity import (  # noqa: E402
     PrematurityRule,
     apply_prematurity,
-    prematurity,
+    rule_gate,
 )
 from beatscope.cli.evaluate_classification import score_records  # noqa: E402
 from beatscope.evaluate.classification import score_classification  # noqa: E402
@@ -121,8 +121,9 @@ def pooled(kept: dict, w: float, rule: PrematurityRule | None = None, first: str
         classes = rec["classes"]
         p = w * rec["member_probs"][first] + (1 - w) * rec["member_probs"][second]
         if rule is not None:
-            p = apply_prematurity(p, classes, *prematurity(rec["sample"], rec["fs"], rule),
-                                  rec.get("similarity"), rule, rec.get("pre_rr_s"))
+            gate = rule_gate(rec["sample"], rec["fs"], rule, rec.get("reference_change"))
+            p = apply_prematurity(p, classes, *gate, rec.get("similarity"), rule,
+                                  rec.get("pre_rr_s"))
         index = np.array([CLASS_INDEX[c] for c in classes])
         s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
         total = s if total is None else total + s
@@ -154,7 +155,7 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
 def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
     """Pooled scores at the shipped ensemble weight with the shipped prematurity rule,
     without its V shape test, without both shape tests, without its test on how runs
-    end, without any of the three, and as it was before its step test
+    end, without its new-rhythm test, without any of the four, and as it was before its step test
     (``bench/prematurity_rule.py``)."""
     from prematurity_rule import BEFORE_STEP
 
@@ -167,9 +168,10 @@ def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
                        ("without the shape tests", PrematurityRule(min_similarity=None,
                                                                    v_max_similarity=None)),
                        ("without the run-end test", PrematurityRule(sustained_max_rr=None)),
-                       ("without any of the three", PrematurityRule(
+                       ("without the new-rhythm test", PrematurityRule(lasting_s=None)),
+                       ("without any of the four", PrematurityRule(
                            min_similarity=None, v_max_similarity=None,
-                           sustained_max_rr=None)),
+                           sustained_max_rr=None, lasting_s=None)),
                        ("before the step test", BEFORE_STEP)):
         d = pooled(kept, w, rule).as_dict()
         sv, v = d["per_class"]["S"], d["per_class"]["V"]

@@ -10,6 +10,7 @@ import pytest
 from beatscope.segment import (
     context_plan,
     iter_with_local_template,
+    reference_change,
     reference_similarity,
     with_local_template,
 )
@@ -127,6 +128,20 @@ def test_reference_similarity_tells_the_dominant_shape_from_another():
     assert similarity.shape == (300,)
     assert similarity[~premature].min() > 0.95
     assert similarity[premature].max() < 0.75  # below the S call's minimum
+
+
+def test_reference_change_marks_a_change_of_morphology_block_by_block_as_whole():
+    kinds = ["a"] * 250 + ["b"] * 250  # the electrodes moved (or the next patient)
+    peaks, windows = rhythm(kinds, np.zeros(500, bool))
+    inputs = with_local_template(windows, context_plan(peaks, FS))
+    change, last = reference_change(inputs)
+    assert change.shape == (500,) and change[0] == 1.0
+    assert np.flatnonzero(change < 0.7).tolist() == [250]  # its reference follows at once
+    assert change[np.arange(500) != 250].min() > 0.95
+    head, previous = reference_change(inputs[:251])
+    tail, last_of_blocks = reference_change(inputs[251:], previous)
+    assert np.allclose(np.concatenate([head, tail]), change)
+    assert np.array_equal(last_of_blocks, last)
 
 
 def test_bigeminy_reference_is_the_dominant_beat():

@@ -14,8 +14,8 @@ import pytest
 
 from beatscope.analysis import AnalysisOptions, analyze
 from beatscope.analysis import pipeline as pipeline_module
+from beatscope.analysis import prematurity as prematurity_module
 from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
-from beatscope.analysis.prematurity import PrematurityRule
 from beatscope.dsp.filters import baseline_decimation
 from beatscope.dsp.wavelet import SIGMA_BLOCK_S, SIGMA_NEIGHBOURS, sigma_block_samples
 from beatscope.evaluate.matching import match_beats
@@ -140,19 +140,16 @@ def test_with_a_local_wavelet_threshold_the_wavelet_stage_stays_local_too():
 
 
 @pytest.mark.parametrize("names", CHAINS)
-def test_the_prematurity_rule_changes_only_n_and_s_within_its_window(names):
-    """The rule compares each pre-RR with the mean of the intervals before it
-    (``local_beats``, DS1-tuned): after a junction where the rate jumps, that mean
-    still holds the other patient's rate for that many beats, and only the beats it
-    splits, those called N or S alone, may move there: to N or S, or, where it calls
-    S a beat unlike the dominant beat, to the networks' next choice (its shape
-    test)."""
-    window_s = PrematurityRule().local_beats * 60 / 66  # at the slowest excerpt's rate
+def test_with_the_prematurity_rule_joined_excerpts_keep_their_own_labels(names):
+    """The rule compares each pre-RR with the mean of the intervals before it. After
+    the junction into 208 (106 bpm after 66 or 74) that mean held the other
+    patient's rate for a minute, and 20 of 208's beats were called S joined, N alone.
+    Where the dominant beat changes and a faster rate lasts, the rule now starts
+    afresh, as at a record's start (``prematurity.new_rhythms``): no more than the
+    beats without the rule may change."""
     changes, compared = label_changes(names, rule=True)
-    rule_only = [c for c in changes if c[3] in ("N", "S") and c[1] < window_s]
-    others = [c for c in changes if c not in rule_only]
-    assert [c for c in others if c[2] >= REACH_S] == []
-    assert len(others) <= TIPPED_MAX * (compared < REACH_S).sum(), others
+    assert [c for c in changes if c[2] >= REACH_S] == []
+    assert len(changes) <= TIPPED_MAX * (compared < REACH_S).sum(), changes
 
 
 def test_streamed_and_whole_analysis_give_identical_labels(monkeypatch):
@@ -163,5 +160,24 @@ def test_streamed_and_whole_analysis_give_identical_labels(monkeypatch):
     streamed = analyze(record, options(),
                        on_beats=lambda first, s, lab, p: blocks.append(first))
     assert len(blocks) > 10 and blocks == sorted(blocks)
+    assert np.array_equal(whole.beats.label, streamed.beats.label)
+    assert np.array_equal(whole.beats.probability, streamed.beats.probability)
+
+
+def test_a_new_rhythm_found_after_streaming_gives_the_whole_records_labels(monkeypatch):
+    """The rule's restart at a new rhythm needs the references two minutes on, so the
+    engine applies it once every block is classified; with many small blocks the
+    result is still what the rule gives on the whole record at once."""
+    found = []
+    real = prematurity_module.new_rhythms
+    monkeypatch.setattr(prematurity_module, "new_rhythms",
+                        lambda *a: found.append(real(*a)) or found[-1])
+    record = joined(("mitdb_119", "mitdb_208_10min"))
+    whole = analyze(record, options())
+    assert len(found) == 1 and len(found[0]) >= 1  # 208's faster rhythm, at the junction
+    junction = load_record(path("mitdb_119")).n_samples
+    assert np.abs(whole.beats.sample[found[0]] - junction).min() < 10 * record.fs
+    monkeypatch.setattr(pipeline_module, "BEAT_BLOCK", 64)
+    streamed = analyze(record, options(), on_beats=lambda *a: None)
     assert np.array_equal(whole.beats.label, streamed.beats.label)
     assert np.array_equal(whole.beats.probability, streamed.beats.probability)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+from beatscope.analysis.prematurity import (
+    PrematurityRule,
+    apply_prematurity,
+    new_rhythms,
+    prematurity,
+    rule_gate,
+)
 
 FS = 360.0
 CLASSES = ("N", "S", "V", "F", "Q")
@@ -80,6 +86,56 @@ def test_a_run_still_going_at_the_end_is_left_alone() -> None:
     rr = np.concatenate([np.full(200, 1.18), np.full(10, 0.79)])  # how it ends: unknown
     gate, _ = prematurity(peaks_from_rr(rr), FS)
     assert (gate[201:] > 0.99).all()
+
+
+def _changed_at(n: int, *beats: int) -> np.ndarray:
+    """A reference_change series: the dominant beat changes at ``beats``."""
+    change = np.full(n, 0.99, np.float32)
+    change[list(beats)] = 0.1
+    return change
+
+
+def test_a_new_fast_rhythm_at_a_change_of_morphology_starts_the_rule_afresh() -> None:
+    # 75 bpm, then at once 120 bpm for good with another dominant beat (in a joined
+    # record: the next patient): too fast for the run-end test, which leaves SVTs alone
+    rr = np.concatenate([np.full(200, 0.8), np.full(400, 0.5)])
+    rr[[260, 300]] = 0.3, 0.7  # the new rhythm's own premature beat (and its pause)
+    r = peaks_from_rr(rr)
+    plain, _ = prematurity(r, FS)
+    assert (plain[201:] > 0.5).sum() > 20  # called a run of S beats without the test
+    for at in (199, 201, 206):  # the change shows a few beats either side of the step
+        assert new_rhythms(r, FS, _changed_at(len(r), at), PrematurityRule()).tolist() == [at]
+        gate, applies = rule_gate(r, FS, PrematurityRule(), _changed_at(len(r), at))
+        alone, alone_applies = prematurity(r[at:], FS)  # as if the record began there
+        assert np.array_equal(gate[at:], alone) and np.array_equal(applies[at:], alone_applies)
+        assert np.array_equal(gate[:at], plain[:at])
+        assert np.flatnonzero(gate[at:] > 0.5).tolist() == [261 - at]  # only its PAC
+
+
+def test_an_svt_that_ends_keeps_its_early_beats_despite_a_change_of_morphology() -> None:
+    # 51 s at 120 bpm in a 75 bpm rhythm, with a reference that follows it (as 207's):
+    # a minute after its start the rate is back, so it was ectopy
+    rr = np.concatenate([np.full(200, 0.8), np.full(102, 0.5), np.full(300, 0.8)])
+    r = peaks_from_rr(rr)
+    change = _changed_at(len(r), 195, 201, 303)
+    assert len(new_rhythms(r, FS, change, PrematurityRule())) == 0
+    gate, _ = rule_gate(r, FS, PrematurityRule(), change)
+    assert np.array_equal(gate, prematurity(r, FS)[0]) and (gate[201:240] > 0.99).all()
+
+
+def test_a_lasting_fast_rhythm_without_a_change_of_morphology_stays_early() -> None:
+    rr = np.concatenate([np.full(200, 0.8), np.full(400, 0.5)])  # a long SVT
+    r = peaks_from_rr(rr)
+    gate, _ = rule_gate(r, FS, PrematurityRule(), np.ones(len(r), np.float32))
+    assert np.array_equal(gate, prematurity(r, FS)[0])
+    off = rule_gate(r, FS, PrematurityRule(lasting_s=None), _changed_at(len(r), 201))[0]
+    assert np.array_equal(off, gate)  # lasting_s None: no such test
+
+
+def test_a_change_too_close_to_the_end_is_not_judged() -> None:
+    rr = np.concatenate([np.full(200, 0.8), np.full(200, 0.5)])  # 100 s to the end
+    r = peaks_from_rr(rr)
+    assert len(new_rhythms(r, FS, _changed_at(len(r), 201), PrematurityRule())) == 0
 
 
 def test_rule_stands_aside_in_an_irregular_rhythm() -> None:

@@ -151,6 +151,29 @@ def test_the_session_shows_the_reviewed_beats_and_announces_each_edit(tmp_path):
     review.close()
 
 
+@pytest.mark.parametrize("with_review", [False, True])
+def test_the_final_labels_replace_streamed_ones_the_engine_corrected(tmp_path, with_review):
+    # the engine re-splits N/S for a new rhythm once every block is classified
+    # (analysis.pipeline._new_rhythms): same beats, a few labels changed
+    record = fake_record()
+    sample, label = model_beats()
+    session = ViewerSession()
+    resets = []
+    session.events.beats_reset.connect(lambda: resets.append(True))
+    session.loaded(record, None)
+    session.add_beats(0, sample, label, None)
+    final = label.copy()
+    final[40:45] = "S"
+    result = fake_result(sample, final)
+    result.record = record
+    review = ReviewSession.open(record, tmp_path / "r.sqlite", result) if with_review else None
+    resets.clear()
+    assert session.finish(result, review)
+    assert resets and session.beats.label.tolist() == final.tolist()
+    if review is not None:
+        review.close()
+
+
 def test_an_inserted_beat_snaps_to_its_r_peak_and_gets_the_models_call(data_dir):
     record = load_record(data_dir / "mitdb_119.hea")
     classifier = load_classifier(ClassifierSpec())

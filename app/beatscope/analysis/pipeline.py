@@ -15,7 +15,12 @@ from typing import Protocol
 import numpy as np
 
 from beatscope.analysis.heart_rate import heart_rate_stats
-from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+from beatscope.analysis.prematurity import (
+    PrematurityRule,
+    apply_prematurity,
+    prematurity,
+    rule_gate,
+)
 from beatscope.analysis.result import AnalysisResult, BeatTable, RhythmInputs
 from beatscope.detect import DetectorConfig, detect_r_peaks, lead_weights_from_quality
 from beatscope.dsp import (
@@ -37,6 +42,7 @@ from beatscope.segment import (
     context_plan,
     iter_segment_beats,
     iter_with_local_template,
+    reference_change,
     reference_similarity,
     rr_features,
 )
@@ -160,6 +166,25 @@ def lead_view(x: np.ndarray, leads: list[int]) -> np.ndarray:
     return x[:, a:b - 1 if b > 0 else None:b - a]
 
 
+def _new_rhythms(r_peaks: np.ndarray, fs: float, rule: PrematurityRule, gate: np.ndarray,
+                 applies: np.ndarray, change: np.ndarray, raw: np.ndarray,
+                 similarity: np.ndarray, pre_rr_s: np.ndarray, classes, probs: np.ndarray,
+                 labels: np.ndarray) -> None:
+    """In place: the rule started afresh at each new rhythm
+    (``prematurity.new_rhythms``), on the beats whose gate that changes. It needs the
+    rate for two minutes after a change of the reference beat, so it runs once every
+    block is classified: the streamed labels of those beats were provisional, and the
+    result is :func:`beatscope.analysis.prematurity.rule_gate`'s on the whole record."""
+    fresh, fresh_applies = rule_gate(r_peaks, fs, rule, change)
+    moved = np.flatnonzero((fresh != gate) | (fresh_applies != applies))
+    if len(moved) == 0:
+        return
+    p = apply_prematurity(raw[moved], tuple(classes), fresh[moved], fresh_applies[moved],
+                          similarity[moved], rule, pre_rr_s[moved])
+    probs[moved] = p
+    labels[moved] = np.asarray(classes)[p.argmax(axis=1)]
+
+
 def analyze(record: Record, options: AnalysisOptions | None = None, *,
             progress: ProgressFn | None = None,
             should_cancel: CancelFn | None = None,
@@ -243,6 +268,11 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     rule = options.prematurity if classifier is not None else None
     if rule is not None:
         gate, applies = prematurity(r_peaks, fs, rule)
+        # what the rule started from, for the new rhythms it finds once all is classified
+        raw = np.zeros_like(probs)
+        similarity = np.ones(len(r_peaks), np.float32)
+        change = np.ones(len(r_peaks), np.float32)
+        last_reference = None
     # The models take two leads; a one-lead record feeds its lead to both inputs.
     model_inputs = (0, 1) if clean.shape[1] == 2 else (0, 0)  # columns of ``clean``
     blocks = iter_segment_beats(clean, r360, leads=model_inputs, chunk=BEAT_BLOCK)
@@ -266,10 +296,15 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
                     classifier.classify(inputs[a:b], rr[first + a:first + b])
                 step("classify", (first + b) / max(1, len(r360)))
             if rule is not None:
+                raw[first:end] = probs[first:end]
                 # where the networks read the context, S needs the dominant beat's shape
-                similarity = reference_similarity(inputs) if wants_context else None
+                if wants_context:
+                    similarity[first:end] = reference_similarity(inputs)
+                    change[first:end], last_reference = reference_change(inputs,
+                                                                         last_reference)
                 p = apply_prematurity(probs[first:end], tuple(classifier.classes),
-                                      gate[first:end], applies[first:end], similarity,
+                                      gate[first:end], applies[first:end],
+                                      similarity[first:end] if wants_context else None,
                                       rule, rr[first:end, PRE_RR])
                 probs[first:end] = p
                 labels[first:end] = np.asarray(classifier.classes)[p.argmax(axis=1)]
@@ -279,6 +314,9 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         first = end
         step("classify", first / max(1, len(r360)))
         t_block = time.perf_counter()
+    if rule is not None and wants_context:
+        _new_rhythms(r_peaks, fs, rule, gate, applies, change, raw, similarity,
+                     rr[:, PRE_RR], classifier.classes, probs, labels)
     windows = None
     if options.keep_windows:
         windows = np.concatenate(kept) if kept else np.zeros((0, 2, 400), np.float32)

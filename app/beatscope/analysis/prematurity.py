@@ -27,6 +27,19 @@ versus S from the RR intervals:
   sudden lasting rate rise (the junctions of a joined record; on a Holter, a patient
   getting up) was called a run of 30-40 S beats.
 
+* ``lasting_s``, ``switch_max_corr``: where the patient's dominant beat changes (the
+  context's reference beat correlates less than ``switch_max_corr`` with the one
+  before) and the rate that follows is faster and still holds ``lasting_s`` later,
+  a new rhythm starts, and the rule starts afresh there, as at a record's start: the
+  rhythm before such a change no longer describes the beats after it. In a joined
+  record this is the next patient (the junctions into records faster than 100/min,
+  which the run-end test leaves alone, were called runs of 10-50 S beats). Both
+  conditions are needed: a change of morphology alone also comes with an SVT (207's,
+  51 s long, moves the reference 6 beats before its onset), and a lasting step in
+  rate alone also comes with a long SVT. The span must lie inside the record: how
+  the rate goes on past its end is not known. Needs the references, so the engine
+  applies it once the record's beats are classified (:func:`new_rhythms`).
+
 * ``min_similarity``: an S beat must look like the patient's dominant beat. A beat
   whose correlation with its local reference (the context's, ``segment.context``) is
   below it cannot be supraventricular by prematurity or by the networks' call, and its
@@ -64,6 +77,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+#: Fewer beats than this in the span a new rhythm must last: not judged.
+MIN_LASTING_BEATS = 5
+#: A change of the reference this close (beats) to the one before is the same change:
+#: around a junction the reference swings for a few beats, and the rule starts afresh
+#: once, at the first (the 48-record join's S F1 gap, re-scored from one run's network
+#: outputs and references: -1.36 restarting at each swing, -1.11 at the first).
+SAME_CHANGE_BEATS = 5
+
 
 @dataclass(frozen=True)
 class PrematurityRule:
@@ -79,6 +100,11 @@ class PrematurityRule:
     sustained_max_rr: float | None = 0.6
     #: ... to at least this factor times the run's median interval
     run_end_slowing: float = 1.5
+    #: a change of the reference beat followed by a faster rate that still holds in
+    #: this span of seconds after it starts a new rhythm; None: no such test
+    lasting_s: tuple[float, float] | None = (60.0, 120.0)
+    #: ... a change: the reference's correlation with the previous beat's below this
+    switch_max_corr: float = 0.7
     #: an S call needs at least this correlation with the beat's local reference;
     #: None: no such test (also where the networks read no context)
     min_similarity: float | None = 0.75
@@ -155,6 +181,54 @@ def _new_rate(rr: np.ndarray, run: np.ndarray, sustained_max_rr: float,
         if run_rr >= sustained_max_rr and pre[b] < run_end_slowing * run_rr:
             out[a + 1:b] = True
     return out
+
+
+def new_rhythms(r_peaks: np.ndarray, fs: float, reference_change: np.ndarray,
+                rule: PrematurityRule) -> np.ndarray:
+    """The beats where a new rhythm starts: the reference beat changes there
+    (``reference_change``, :func:`beatscope.segment.reference_change`, below
+    ``rule.switch_max_corr``) and the median interval over ``rule.lasting_s`` after
+    it is below ``rule.max_ratio`` times the median of the ``rule.local_beats``
+    intervals before it; of changes within :data:`SAME_CHANGE_BEATS` of each other,
+    the first. A change whose span reaches past the record's end is not judged."""
+    r = np.asarray(r_peaks, dtype=np.int64)
+    if len(r) < 3 or rule.lasting_s is None:
+        return np.zeros(0, np.int64)
+    t = r / float(fs)
+    pre = np.maximum(np.diff(r), 1) / float(fs)
+    pre = np.concatenate([pre[:1], pre])  # beat i's pre-RR (the first: its next)
+    lo_s, hi_s = rule.lasting_s
+    starts, last = [], -SAME_CHANGE_BEATS - 1
+    for c in np.flatnonzero(np.asarray(reference_change) < rule.switch_max_corr):
+        if c < 2 or t[c] + hi_s > t[-1]:
+            continue
+        lo, hi = np.searchsorted(t, [t[c] + lo_s, t[c] + hi_s])
+        if hi - lo < MIN_LASTING_BEATS:
+            continue
+        before = np.median(pre[max(1, c - rule.local_beats):c])
+        if np.median(pre[lo:hi]) < rule.max_ratio * before:
+            if c - last > SAME_CHANGE_BEATS:
+                starts.append(c)
+            last = c
+    return np.asarray(starts, np.int64)
+
+
+def rule_gate(r_peaks: np.ndarray, fs: float, rule: PrematurityRule,
+              reference_change: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prematurity`'s ``(gate, applies)`` for a whole record, started afresh at
+    each new rhythm (:func:`new_rhythms`, given the references' ``reference_change``).
+    The engine gets the same in two steps: it classifies the record block by block
+    with :func:`prematurity`'s gate, then corrects the beats this one changes."""
+    starts = (np.zeros(0, np.int64) if reference_change is None
+              else new_rhythms(r_peaks, fs, reference_change, rule))
+    r = np.asarray(r_peaks, dtype=np.int64)
+    if len(starts) == 0:
+        return prematurity(r, fs, rule)
+    gate, applies = np.zeros(len(r)), np.zeros(len(r), dtype=bool)
+    bounds = np.concatenate([[0], starts, [len(r)]])
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        gate[a:b], applies[a:b] = prematurity(r[a:b], fs, rule)
+    return gate, applies
 
 
 def apply_prematurity(probs: np.ndarray, classes: tuple[str, ...], gate: np.ndarray,

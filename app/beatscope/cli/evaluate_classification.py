@@ -64,31 +64,39 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
     from tqdm import tqdm
 
     from beatscope.analysis.pipeline import PRE_RR
-    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, prematurity
+    from beatscope.analysis.prematurity import PrematurityRule, apply_prematurity, rule_gate
     from beatscope.evaluate.classification import score_classification
     from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
-    from beatscope.segment import context_plan, reference_similarity, with_local_template
+    from beatscope.segment import (
+        context_plan,
+        reference_change,
+        reference_similarity,
+        with_local_template,
+    )
 
     class_index = np.array([CLASS_INDEX[c] for c in classifier.classes])
     totals: dict[str, object] = {}
     for name in tqdm(names, unit="record", file=sys.stderr, disable=None):
         (beats,) = load_beats(db, [name], cache)
         windows = beats.windows.astype(np.float32)
-        similarity = None  # as `analyze`: the shape test where the networks read context
+        # as `analyze`: the shape tests and new rhythms where the networks read context
+        similarity = change = None
         if classifier.in_leads == 4:
             windows = with_local_template(windows, context_plan(beats.sample, beats.fs))
             similarity = reference_similarity(windows)
+            change, _ = reference_change(windows)
         out = classifier.classify_detailed(windows, beats.rr, members=True)
         preds = {"ensemble": out.probs, **(out.member_probs or {})}
         # each also with the N/S split by prematurity, as `analyze` runs the ensemble
         rule = PrematurityRule()
-        gate, applies = prematurity(beats.sample, beats.fs, rule)
+        gate, applies = rule_gate(beats.sample, beats.fs, rule, change)
         classes = tuple(classifier.classes)
         if keep is not None:
             keep[name] = {"member_probs": out.member_probs, "gate": gate, "applies": applies,
                           "label": beats.label, "missed": beats.missed_label,
                           "classes": classes, "sample": beats.sample, "fs": beats.fs,
-                          "similarity": similarity, "pre_rr_s": beats.rr[:, PRE_RR]}
+                          "similarity": similarity, "pre_rr_s": beats.rr[:, PRE_RR],
+                          "reference_change": change}
         preds.update({f"{key} + prematurity rule": apply_prematurity(
             p, classes, gate, applies, similarity, rule, beats.rr[:, PRE_RR])
             for key, p in list(preds.items())})

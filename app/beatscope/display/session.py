@@ -119,7 +119,10 @@ class ViewerSession:
         self._previous = None
         b = result.beats
         self._set_review(review)
+        # the engine corrects a few streamed labels once every beat is classified
+        # (``analysis.pipeline._new_rhythms``)
         replaced = (self.beats is None or len(self.beats) != len(b)
+                    or not np.array_equal(self.beats.label, b.label)
                     or (review is not None and bool(review.store.changed().any())))
         if review is not None and replaced:
             self.beats = BeatStore.from_review(review.store.rows, result.record.fs)

@@ -20,6 +20,7 @@ from beatscope.segment.context import (
     context_description,
     context_plan,
     iter_with_local_template,
+    reference_change,
     reference_similarity,
     with_local_template,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "context_plan",
     "iter_with_local_template",
     "iter_segment_beats",
+    "reference_change",
     "reference_similarity",
     "rr_features",
     "segment_beats",

@@ -328,6 +328,25 @@ def reference_similarity(inputs: np.ndarray) -> np.ndarray:
     return _correlation(own, own - x[:, leads:].reshape(len(x), -1)).astype(np.float32)
 
 
+def reference_change(inputs: np.ndarray, previous: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per beat of :func:`with_local_template`'s output (m, 2 * leads, L): the
+    correlation of its reference with the beat before's, where a sudden change of
+    the dominant morphology shows (1 for a first beat with no ``previous``); and the
+    last beat's reference, the ``previous`` of the next block. Blocks give what the
+    whole record gives."""
+    x = np.asarray(inputs, dtype=np.float32)
+    leads = x.shape[1] // 2
+    refs = (x[:, :leads] - x[:, leads:]).reshape(len(x), -1)
+    if len(refs) == 0:
+        return np.zeros(0, np.float32), previous
+    before = refs[:-1] if previous is None else np.concatenate([previous[None], refs[:-1]])
+    change = _correlation(refs[len(refs) - len(before):], before).astype(np.float32)
+    if previous is None:
+        change = np.concatenate([np.ones(1, np.float32), change])
+    return change, refs[-1].copy()
+
+
 def iter_with_local_template(blocks: Iterable[np.ndarray], plan: ContextPlan
                              ) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Streamed :func:`with_local_template`: consumes consecutive window blocks and
