@@ -130,6 +130,21 @@ def test_reference_similarity_tells_the_dominant_shape_from_another():
     assert similarity[premature].max() < 0.75  # below the S call's minimum
 
 
+@pytest.mark.parametrize("stretch", [60, 75, 90])
+def test_a_short_stretch_of_a_third_morphology_gets_its_own_reference(stretch):
+    # 48-72 s of morphology v between a and b (an SVT of its own shape just before the
+    # next patient, as at 207's end in a joined record): shorter than a half-window,
+    # so each anchor's halves mixed two morphologies, and v's beats took a blend of
+    # their neighbours (50 of 60 beats at 48 s) until a half holding a change of its
+    # own gave way to its part nearer the anchor
+    kinds = ["a"] * 400 + ["v"] * stretch + ["b"] * 400
+    peaks, windows = rhythm(kinds, np.zeros(len(kinds), bool))
+    refs = reference_of(with_local_template(windows, context_plan(peaks, FS)))
+    assert min(corr(refs[i], shape("v")) for i in range(400, 400 + stretch)) > 0.95
+    assert min(corr(refs[i], shape("a")) for i in range(300, 400)) > 0.95
+    assert min(corr(refs[i], shape("b")) for i in range(400 + stretch, 500 + stretch)) > 0.95
+
+
 def test_reference_change_marks_a_change_of_morphology_block_by_block_as_whole():
     kinds = ["a"] * 250 + ["b"] * 250  # the electrodes moved (or the next patient)
     peaks, windows = rhythm(kinds, np.zeros(500, bool))

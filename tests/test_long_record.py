@@ -65,16 +65,22 @@ def path(name: str) -> Path:
 
 def lengths(names: tuple[str, ...], grid: int = 1) -> list[int]:
     """Each excerpt's length in the join: padded to a multiple of the baseline filter's
-    decimation block (and of ``grid``), so each excerpt keeps the block phase it has
-    alone (the median baseline moves by up to 0.2 mV with that phase: a sensitivity of
-    its own, not a dependence on other beats, which is what these tests are about)."""
-    q = math.lcm(baseline_decimation(360.0), grid)
+    decimation block and of the context's anchor step (and of ``grid``), so each
+    excerpt keeps the block phase and the anchor grid it has alone. Both are
+    sensitivities of their own, not a dependence on other beats, which is what these
+    tests are about: the median baseline moves by up to 0.2 mV with the block phase,
+    and 4 samples of anchor phase moved a beat across a half-window's edge, which
+    changed the members of its median and tipped a fusion beat 246 s from the
+    junction."""
+    q = math.lcm(baseline_decimation(360.0), int(ANCHOR_STEP_S * 360), grid)
     return [-(-load_record(path(n)).n_samples // q) * q for n in names]
 
 
 def joined(names: tuple[str, ...], grid: int = 1) -> Record:
+    """The excerpts end to end, each padded (:func:`lengths`) with its own beginning:
+    with its edge value instead, 20-30 s of flat line were a pause at every junction."""
     records = [load_record(path(n)) for n in names]
-    parts = [np.pad(np.asarray(r.signals), ((0, m - r.n_samples), (0, 0)), mode="edge")
+    parts = [np.pad(np.asarray(r.signals), ((0, m - r.n_samples), (0, 0)), mode="wrap")
              for r, m in zip(records, lengths(names, grid), strict=True)]
     return Record(name="+".join(names), signals=np.concatenate(parts),
                   fs=records[0].fs, lead_names=["ECG1", "ECG2"], units=["mV", "mV"])
@@ -175,7 +181,7 @@ def test_a_new_rhythm_found_after_streaming_gives_the_whole_records_labels(monke
     record = joined(("mitdb_119", "mitdb_208_10min"))
     whole = analyze(record, options())
     assert len(found) == 1 and len(found[0]) >= 1  # 208's faster rhythm, at the junction
-    junction = load_record(path("mitdb_119")).n_samples
+    junction = lengths(("mitdb_119", "mitdb_208_10min"))[0]
     assert np.abs(whole.beats.sample[found[0]] - junction).min() < 10 * record.fs
     monkeypatch.setattr(pipeline_module, "BEAT_BLOCK", 64)
     streamed = analyze(record, options(), on_beats=lambda *a: None)

@@ -123,6 +123,20 @@ def test_an_svt_that_ends_keeps_its_early_beats_despite_a_change_of_morphology()
     assert np.array_equal(gate, prematurity(r, FS)[0]) and (gate[201:240] > 0.99).all()
 
 
+def test_an_episode_of_its_own_shape_before_another_change_is_not_a_new_rhythm() -> None:
+    # 207's end in a joined record: an SVT of its own shape (the reference changes
+    # at its onset), then at once the next patient's rhythm, faster than 207's sinus:
+    # the second sharp change of the reference tells the SVT was an episode
+    rr = np.concatenate([np.full(200, 0.8), np.full(100, 0.5), np.full(400, 0.57)])
+    r = peaks_from_rr(rr)
+    change = _changed_at(len(r), 201)
+    assert new_rhythms(r, FS, change, PrematurityRule()).tolist() == [201]
+    change[301] = 0.0  # the junction: anticorrelated with the SVT's reference
+    assert len(new_rhythms(r, FS, change, PrematurityRule())) == 0
+    change[301] = 0.5  # a milder change is still the same rhythm going on
+    assert new_rhythms(r, FS, change, PrematurityRule()).tolist() == [201]
+
+
 def test_a_lasting_fast_rhythm_without_a_change_of_morphology_stays_early() -> None:
     rr = np.concatenate([np.full(200, 0.8), np.full(400, 0.5)])  # a long SVT
     r = peaks_from_rr(rr)

@@ -27,18 +27,22 @@ versus S from the RR intervals:
   sudden lasting rate rise (the junctions of a joined record; on a Holter, a patient
   getting up) was called a run of 30-40 S beats.
 
-* ``lasting_s``, ``switch_max_corr``: where the patient's dominant beat changes (the
-  context's reference beat correlates less than ``switch_max_corr`` with the one
-  before) and the rate that follows is faster and still holds ``lasting_s`` later,
-  a new rhythm starts, and the rule starts afresh there, as at a record's start: the
-  rhythm before such a change no longer describes the beats after it. In a joined
-  record this is the next patient (the junctions into records faster than 100/min,
-  which the run-end test leaves alone, were called runs of 10-50 S beats). Both
-  conditions are needed: a change of morphology alone also comes with an SVT (207's,
-  51 s long, moves the reference 6 beats before its onset), and a lasting step in
-  rate alone also comes with a long SVT. The span must lie inside the record: how
-  the rate goes on past its end is not known. Needs the references, so the engine
-  applies it once the record's beats are classified (:func:`new_rhythms`).
+* ``lasting_s``, ``switch_max_corr``, ``second_change_corr``: where the patient's
+  dominant beat changes (the context's reference beat correlates less than
+  ``switch_max_corr`` with the one before) and the rate that follows is faster and
+  still holds ``lasting_s`` later, a new rhythm starts, and the rule starts afresh
+  there, as at a record's start: the rhythm before such a change no longer describes
+  the beats after it. In a joined record this is the next patient (the junctions into
+  records faster than 100/min, which the run-end test leaves alone, were called runs
+  of 10-50 S beats). Both conditions are needed: a change of morphology alone also
+  comes with an SVT (207's, 51 s long, moves the reference 6 beats before its onset),
+  and a lasting step in rate alone also comes with a long SVT. The span must lie
+  inside the record: how the rate goes on past its end is not known. And the new
+  dominant beat must last the span too (``second_change_corr``): 207's SVT has a shape
+  of its own and is followed, in a joined record, by 208's faster rhythm, so a change
+  and a lasting faster rate both came with it; the second sharp change at the junction
+  tells the SVT was an episode. Needs the references, so the engine applies it once
+  the record's beats are classified (:func:`new_rhythms`).
 
 * ``min_similarity``: an S beat must look like the patient's dominant beat. A beat
   whose correlation with its local reference (the context's, ``segment.context``) is
@@ -105,6 +109,9 @@ class PrematurityRule:
     lasting_s: tuple[float, float] | None = (60.0, 120.0)
     #: ... a change: the reference's correlation with the previous beat's below this
     switch_max_corr: float = 0.7
+    #: ... and the new dominant beat must last the span too: no second change as
+    #: sharp as this (correlation below it) before the span's end
+    second_change_corr: float = 0.3
     #: an S call needs at least this correlation with the beat's local reference;
     #: None: no such test (also where the networks read no context)
     min_similarity: float | None = 0.75
@@ -189,8 +196,10 @@ def new_rhythms(r_peaks: np.ndarray, fs: float, reference_change: np.ndarray,
     (``reference_change``, :func:`beatscope.segment.reference_change`, below
     ``rule.switch_max_corr``) and the median interval over ``rule.lasting_s`` after
     it is below ``rule.max_ratio`` times the median of the ``rule.local_beats``
-    intervals before it; of changes within :data:`SAME_CHANGE_BEATS` of each other,
-    the first. A change whose span reaches past the record's end is not judged."""
+    intervals before it, and the reference does not change again as sharply (below
+    ``rule.second_change_corr``) before the span's end; of changes within
+    :data:`SAME_CHANGE_BEATS` of each other, the first. A change whose span reaches
+    past the record's end is not judged."""
     r = np.asarray(r_peaks, dtype=np.int64)
     if len(r) < 3 or rule.lasting_s is None:
         return np.zeros(0, np.int64)
@@ -198,13 +207,16 @@ def new_rhythms(r_peaks: np.ndarray, fs: float, reference_change: np.ndarray,
     pre = np.maximum(np.diff(r), 1) / float(fs)
     pre = np.concatenate([pre[:1], pre])  # beat i's pre-RR (the first: its next)
     lo_s, hi_s = rule.lasting_s
+    change = np.asarray(reference_change)
     starts, last = [], -SAME_CHANGE_BEATS - 1
-    for c in np.flatnonzero(np.asarray(reference_change) < rule.switch_max_corr):
+    for c in np.flatnonzero(change < rule.switch_max_corr):
         if c < 2 or t[c] + hi_s > t[-1]:
             continue
         lo, hi = np.searchsorted(t, [t[c] + lo_s, t[c] + hi_s])
         if hi - lo < MIN_LASTING_BEATS:
             continue
+        if (change[c + SAME_CHANGE_BEATS + 1:hi] < rule.second_change_corr).any():
+            continue  # the new dominant beat did not last: an episode of its own
         before = np.median(pre[max(1, c - rule.local_beats):c])
         if np.median(pre[lo:hi]) < rule.max_ratio * before:
             if c - last > SAME_CHANGE_BEATS:

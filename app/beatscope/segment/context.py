@@ -32,6 +32,12 @@ against 96.6 % one by one with a median per 8,192 beats). So:
   moved during exercise), the window's upper-quartile RR is the slower side's, every
   beat of the faster side looked premature, and the near beats all came from the
   slower side.
+* **A half that holds a change of its own** (its first and last :data:`MEMBERS` // 2
+  members' medians disagree too) is replaced by its part nearer the anchor, before the
+  two halves are compared. Without it, a stretch of a third morphology shorter than
+  a half-window (207's SVT, the 51 s that end the record, with 208 after it in a
+  joined record) took a reference blended from its neighbours: a 48-s stretch between
+  two others took its own in 10 of 60 beats, now in all 60 (``tests/test_context.py``).
 * Half-windows start on the anchor grid, so one anchor's right half is a later
   anchor's left half: each is computed once (24 h: about 8,600 medians of 24 beats).
 
@@ -72,17 +78,19 @@ HALVES_AGREE = 0.95
 SEGMENT_CHUNK = 128
 #: Recorded in weight manifests and in the beat cache key: a weight set trained on
 #: another definition of the context must not be fed this one.
-CONTEXT_VERSION = "local-template/3"
+CONTEXT_VERSION = "local-template/4"
 #: Earlier definitions whose networks may be fed this one, and why; each differs only
 #: at anchors whose two half-windows disagree (a change of morphology), and with the
-#: earlier networks the DS1 cross-validation did not move (docs/VALIDATION.md
+#: earlier networks the DS1 cross-validation did not fall (docs/VALIDATION.md
 #: section 7). /1 judged the near beats premature against the whole window's RR
 #: instead of the NEAR_RHYTHM_S around the anchor (94.97 / 58.88 / 78.30 -> 94.99 /
 #: 58.93 / 78.43; DS2 93.15 / 57.86 / 80.79 -> 93.15 / 58.02 / 80.82). /2 gave all of
 #: an anchor's beats one side of the change, also those past it
 #: (:func:`_switch_among_own`; 95.06 / 60.06 / 78.58 -> 95.06 / 59.97 / 78.55, with
-#: the prematurity rule's run-end test).
-CONTEXT_COMPATIBLE = ("local-template/1", "local-template/2")
+#: the prematurity rule's run-end test). /3 compared whole halves only
+#: (:func:`_segment_parts`; 95.75 / 70.91 / 82.59 -> 95.79 / 70.99 / 82.78, with the
+#: rule of session 13).
+CONTEXT_COMPATIBLE = ("local-template/1", "local-template/2", "local-template/3")
 
 
 def context_description() -> dict:
@@ -252,6 +260,18 @@ def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
     has_right = plan.segment_members[segments[ri], 0] >= 0
     flat_left, flat_right = left.reshape(n, -1), right.reshape(n, -1)
     agree = has_left & has_right & (_correlation(flat_left, flat_right) >= HALVES_AGREE)
+    if (has_left & has_right & ~agree).any():
+        # a half holding a change of its own is replaced by its part nearer the anchor
+        split = np.flatnonzero(has_left & has_right & ~agree)
+        # each segment's parts once: it is one anchor's right half and another's left
+        used = np.unique(np.concatenate([li[split], ri[split]]))
+        first, last, mixed = _segment_parts(w, offset, plan.segment_members[segments[used]])
+        at_left, at_right = np.searchsorted(used, li[split]), np.searchsorted(used, ri[split])
+        left, right = left.copy(), right.copy()
+        left[split[mixed[at_left]]] = last[at_left[mixed[at_left]]]
+        right[split[mixed[at_right]]] = first[at_right[mixed[at_right]]]
+        flat_left, flat_right = left.reshape(n, -1), right.reshape(n, -1)
+        agree[split] = _correlation(flat_left[split], flat_right[split]) >= HALVES_AGREE
     take_left = ~has_right
     split = has_left & has_right & ~agree  # a change inside the window: which side?
     switch = np.full(n, -1, np.int64)  # -1: one reference for all the anchor's beats
@@ -271,6 +291,24 @@ def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
     after = np.where(stepped[:, None, None], right, ref).astype(np.float32)
     before = np.where(stepped[:, None, None], left, ref).astype(np.float32)
     return before, after, switch
+
+
+def _segment_parts(windows: np.ndarray, offset: int, members: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row of ``members`` (a half-window's MEMBERS beats, in time order): the
+    median beat of its first MEMBERS // 2 and of its last, and whether they disagree
+    (the half holds a change of its own; the part nearer an anchor then stands for
+    it)."""
+    k = MEMBERS // 2
+    first = np.empty((len(members), *windows.shape[1:]), np.float32)
+    last = np.empty_like(first)
+    for c in range(0, len(members), SEGMENT_CHUNK):
+        rows = members[c:c + SEGMENT_CHUNK]
+        first[c:c + SEGMENT_CHUNK] = _medians(windows, rows[:, :k], offset)
+        last[c:c + SEGMENT_CHUNK] = _medians(windows, rows[:, k:], offset)
+    n = len(members)
+    mixed = _correlation(first.reshape(n, -1), last.reshape(n, -1)) < HALVES_AGREE
+    return first, last, mixed
 
 
 def _switch_among_own(windows: np.ndarray, offset: int, plan: ContextPlan,
