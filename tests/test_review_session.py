@@ -154,7 +154,7 @@ def test_the_session_shows_the_reviewed_beats_and_announces_each_edit(tmp_path):
 @pytest.mark.parametrize("with_review", [False, True])
 def test_the_final_labels_replace_streamed_ones_the_engine_corrected(tmp_path, with_review):
     # the engine re-splits N/S for a new rhythm once every block is classified
-    # (analysis.pipeline._new_rhythms): same beats, a few labels changed
+    # (analysis.pipeline._RuleOnBlocks.finish): same beats, a few labels changed
     record = fake_record()
     sample, label = model_beats()
     session = ViewerSession()

@@ -166,23 +166,56 @@ def lead_view(x: np.ndarray, leads: list[int]) -> np.ndarray:
     return x[:, a:b - 1 if b > 0 else None:b - a]
 
 
-def _new_rhythms(r_peaks: np.ndarray, fs: float, rule: PrematurityRule, gate: np.ndarray,
-                 applies: np.ndarray, change: np.ndarray, raw: np.ndarray,
-                 similarity: np.ndarray, pre_rr_s: np.ndarray, classes, probs: np.ndarray,
-                 labels: np.ndarray) -> None:
-    """In place: the rule started afresh at each new rhythm
-    (``prematurity.new_rhythms``), on the beats whose gate that changes. It needs the
-    rate for two minutes after a change of the reference beat, so it runs once every
-    block is classified: the streamed labels of those beats were provisional, and the
-    result is :func:`beatscope.analysis.prematurity.rule_gate`'s on the whole record."""
-    fresh, fresh_applies = rule_gate(r_peaks, fs, rule, change)
-    moved = np.flatnonzero((fresh != gate) | (fresh_applies != applies))
-    if len(moved) == 0:
-        return
-    p = apply_prematurity(raw[moved], tuple(classes), fresh[moved], fresh_applies[moved],
-                          similarity[moved], rule, pre_rr_s[moved])
-    probs[moved] = p
-    labels[moved] = np.asarray(classes)[p.argmax(axis=1)]
+class _RuleOnBlocks:
+    """The prematurity rule applied to each block as it is classified, then once more
+    on the whole record for the new rhythms it finds (``prematurity.new_rhythms``):
+    those need the rate two minutes past a change of the reference beat, so the
+    streamed labels of the beats they move were provisional. The final labels are
+    :func:`beatscope.analysis.prematurity.rule_gate`'s on the whole record.
+
+    ``with_shape``: the networks read the context, so the rule's shape tests (and the
+    new-rhythm test, which needs the references) apply."""
+
+    def __init__(self, r_peaks: np.ndarray, fs: float, rule: PrematurityRule,
+                 classes, pre_rr_s: np.ndarray, with_shape: bool) -> None:
+        self.r_peaks, self.fs, self.rule = r_peaks, fs, rule
+        self.classes = tuple(classes)
+        self.pre_rr_s = pre_rr_s
+        self.with_shape = with_shape
+        n = len(r_peaks)
+        self.gate, self.applies = prematurity(r_peaks, fs, rule)
+        self.raw = np.zeros((n, len(self.classes)), np.float32)  # the networks' outputs
+        self.similarity = np.ones(n, np.float32)
+        self.change = np.ones(n, np.float32)
+        self._last_reference = None
+
+    def block(self, first: int, inputs: np.ndarray, probs: np.ndarray) -> np.ndarray:
+        """The block of beats from ``first`` (network ``inputs``, ensemble ``probs``)
+        with the rule applied."""
+        end = first + len(probs)
+        self.raw[first:end] = probs
+        similarity = None
+        if self.with_shape:
+            similarity = self.similarity[first:end] = reference_similarity(inputs)
+            self.change[first:end], self._last_reference = reference_change(
+                inputs, self._last_reference)
+        return apply_prematurity(probs, self.classes, self.gate[first:end],
+                                 self.applies[first:end], similarity, self.rule,
+                                 self.pre_rr_s[first:end])
+
+    def finish(self, probs: np.ndarray, labels: np.ndarray) -> None:
+        """In place: the beats whose gate the new rhythms change, re-decided."""
+        if not self.with_shape:
+            return
+        fresh, fresh_applies = rule_gate(self.r_peaks, self.fs, self.rule, self.change)
+        moved = np.flatnonzero((fresh != self.gate) | (fresh_applies != self.applies))
+        if len(moved) == 0:
+            return
+        p = apply_prematurity(self.raw[moved], self.classes, fresh[moved],
+                              fresh_applies[moved], self.similarity[moved], self.rule,
+                              self.pre_rr_s[moved])
+        probs[moved] = p
+        labels[moved] = np.asarray(self.classes)[p.argmax(axis=1)]
 
 
 def analyze(record: Record, options: AnalysisOptions | None = None, *,
@@ -265,14 +298,10 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
     t_segment = 0.0
     t_block = time.perf_counter()
     wants_context = getattr(classifier, "in_leads", 2) == 4
-    rule = options.prematurity if classifier is not None else None
-    if rule is not None:
-        gate, applies = prematurity(r_peaks, fs, rule)
-        # what the rule started from, for the new rhythms it finds once all is classified
-        raw = np.zeros_like(probs)
-        similarity = np.ones(len(r_peaks), np.float32)
-        change = np.ones(len(r_peaks), np.float32)
-        last_reference = None
+    rule = None
+    if classifier is not None and options.prematurity is not None:
+        rule = _RuleOnBlocks(r_peaks, fs, options.prematurity, classifier.classes,
+                             rr[:, PRE_RR], with_shape=wants_context)
     # The models take two leads; a one-lead record feeds its lead to both inputs.
     model_inputs = (0, 1) if clean.shape[1] == 2 else (0, 0)  # columns of ``clean``
     blocks = iter_segment_beats(clean, r360, leads=model_inputs, chunk=BEAT_BLOCK)
@@ -296,16 +325,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
                     classifier.classify(inputs[a:b], rr[first + a:first + b])
                 step("classify", (first + b) / max(1, len(r360)))
             if rule is not None:
-                raw[first:end] = probs[first:end]
-                # where the networks read the context, S needs the dominant beat's shape
-                if wants_context:
-                    similarity[first:end] = reference_similarity(inputs)
-                    change[first:end], last_reference = reference_change(inputs,
-                                                                         last_reference)
-                p = apply_prematurity(probs[first:end], tuple(classifier.classes),
-                                      gate[first:end], applies[first:end],
-                                      similarity[first:end] if wants_context else None,
-                                      rule, rr[first:end, PRE_RR])
+                p = rule.block(first, inputs, probs[first:end])
                 probs[first:end] = p
                 labels[first:end] = np.asarray(classifier.classes)[p.argmax(axis=1)]
         if on_beats is not None:
@@ -314,9 +334,8 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         first = end
         step("classify", first / max(1, len(r360)))
         t_block = time.perf_counter()
-    if rule is not None and wants_context:
-        _new_rhythms(r_peaks, fs, rule, gate, applies, change, raw, similarity,
-                     rr[:, PRE_RR], classifier.classes, probs, labels)
+    if rule is not None:
+        rule.finish(probs, labels)
     windows = None
     if options.keep_windows:
         windows = np.concatenate(kept) if kept else np.zeros((0, 2, 400), np.float32)
@@ -359,7 +378,7 @@ def analyze(record: Record, options: AnalysisOptions | None = None, *,
         powerline_hz=powerline,
         warnings=warnings,
         windows=windows,
-        classifier=None if classifier is None else _describe(classifier, rule),
+        classifier=None if classifier is None else _describe(classifier, options.prematurity),
         rhythm=rhythm,
         rhythm_model=rhythm_model,
         rhythm_inputs=rhythm_inputs,

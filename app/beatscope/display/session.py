@@ -120,7 +120,7 @@ class ViewerSession:
         b = result.beats
         self._set_review(review)
         # the engine corrects a few streamed labels once every beat is classified
-        # (``analysis.pipeline._new_rhythms``)
+        # (``analysis.pipeline._RuleOnBlocks.finish``)
         replaced = (self.beats is None or len(self.beats) != len(b)
                     or not np.array_equal(self.beats.label, b.label)
                     or (review is not None and bool(review.store.changed().any())))
