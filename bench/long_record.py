@@ -1,10 +1,12 @@
 """Long recordings: MIT-BIH records joined into one, scored against their joined reference.
 
-Run on purpose, not in CI (about 20 min on 2 cores for both sets):
+Run on purpose, not in CI (about 13-20 min on 2 cores for both sets):
 
     python bench/long_record.py                 # the 48-record 24-h join and the DS2 join
     python bench/long_record.py --sets ds2      # only the inter-patient 11-h DS2 join
     python bench/long_record.py --json runs/long_record.json
+    python bench/long_record.py --weights-all runs/production --weights-ds2 runs/validation-ds1
+                                                # candidate weights, before they ship
 
 A Holter record is one patient for 24 h, but its morphology still changes: the
 electrodes are re-attached, the patient lies down. Joining different patients is
@@ -114,7 +116,7 @@ def run_analysis(path: Path, options: AnalysisOptions) -> dict:
     return {"score": score_classification(label, pred, missed), "label": label, "pred": pred,
             "sample": det, "called": {c: int((result.beats.label == c).sum())
                                       for c in AAMI_CLASSES},
-            "vt": vt, "vt_longest": longest, "seconds": seconds}
+            "vt": vt, "vt_longest": longest, "seconds": seconds, "fs": record.fs}
 
 
 def per_record_accuracy(label: np.ndarray, pred: np.ndarray, sample: np.ndarray,
@@ -128,9 +130,10 @@ def away_from_junctions(separate: dict, joined: dict, spans: list) -> dict:
     (missed beats left out of both: their positions are not kept)."""
     none = np.zeros(0, np.int8)
     sep_parts, join_parts = [], []
+    away = AWAY_S * joined["fs"]  # samples
     for k, (name, first, end) in enumerate(spans):
-        lo = AWAY_S * 360.0 if k > 0 else 0.0
-        hi = (end - first) - (AWAY_S * 360.0 if k < len(spans) - 1 else 0.0)
+        lo = away if k > 0 else 0.0
+        hi = (end - first) - (away if k < len(spans) - 1 else 0.0)
         alone = separate[name]
         keep = (alone["sample"] >= lo) & (alone["sample"] < hi) & (alone["label"] >= 0)
         sep_parts.append((alone["label"][keep], alone["pred"][keep]))
@@ -155,8 +158,14 @@ def row(title: str, score, called: dict, vt: int, vt_longest: int, seconds: floa
             f"| {seconds:.0f} |")
 
 
-def run_set(key: str, db: Path, keep: Path | None, only: list[str] | None = None) -> dict:
-    title, weights = SETS[key]
+def run_set(key: str, db: Path, keep: Path | None, only: list[str] | None = None,
+            weights: Path | None = None) -> dict:
+    """``weights``: another weight set than the set's own (a candidate, before it ships)."""
+    title, shipped = SETS[key]
+    if weights is None:
+        weights = shipped
+    else:
+        title = f"{title.rsplit(',', 1)[0]}, weights {weights}"
     names = (sorted(p.stem for p in db.glob("*.atr")) if key == "all"
              else list(splits.DS2))
     names = [n for n in names if not only or n in only]
@@ -178,7 +187,7 @@ def run_set(key: str, db: Path, keep: Path | None, only: list[str] | None = None
         folder.mkdir(parents=True, exist_ok=True)
         hea, spans = build_joined(db, names, folder, f"joined_{key}")
         joined = run_analysis(hea, options)
-    hours = spans[-1][2] / 360.0 / 3600
+    hours = spans[-1][2] / joined["fs"] / 3600
 
     print(f"\nSe +P F1 per class ({' / '.join(AAMI_CLASSES)}); beats called per class; "
           "VT episodes (longest, beats); analysis seconds")
@@ -225,11 +234,16 @@ def main() -> int:
     ap.add_argument("--records", nargs="*", default=None,
                     help="only these records of each set (a quick check of the bench)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    ap.add_argument("--weights-all", type=Path, default=None,
+                    help="score this weight set on the 48 records instead of the production set")
+    ap.add_argument("--weights-ds2", type=Path, default=None,
+                    help="score this DS1-only weight set on DS2 instead of the shipped one")
     args = ap.parse_args()
+    other = {"all": args.weights_all, "ds2": args.weights_ds2}
     if not args.db.is_dir():
         print(f"long_record: {args.db}: not a folder (MIT-BIH is in ../shared/data/mitdb)")
         return 2
-    out = {key: run_set(key, args.db, args.keep, args.records)
+    out = {key: run_set(key, args.db, args.keep, args.records, other.get(key))
            for key in args.sets.split(",") if key}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -23,8 +23,9 @@ remaining errors. Rows, all from the same analyses in the same run:
 Every template row may also delete a template (artefacts) and split one (2 actions
 for the part it then relabels).
 
-On MIT-BIH the DS1-only weights are used on DS2 (inter-patient), whatever
-``--weights`` says, unless ``--any-weights``.
+On MIT-BIH, records that ``--weights`` saw in training (its manifest's train and
+validation records) are reviewed with the DS1-only weights instead, so that the figure
+stays inter-patient, unless ``--any-weights``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,17 @@ from beatscope.training import splits  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 PLAIN_K = 30
+
+
+def trained_on(weights: Path) -> set[str] | None:
+    """The MIT-BIH records a weight set saw in training or early stopping (its manifest's
+    ``train`` and ``val`` records): reviewing them with it would not be inter-patient.
+    None where its manifest does not say."""
+    try:
+        records = json.loads((weights / "manifest.json").read_text())["data"]["records"]
+        return set(records.get("train", [])) | set(records.get("val", []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def denoised_model_leads(record, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -190,12 +202,22 @@ def main(argv: list[str] | None = None) -> int:
             h.stem for h in args.db.glob("*.hea"))
     weights = args.weights or (ROOT / "model_weights" / "validation-ds1"
                                if args.db.name == "mitdb" else ROOT / "model_weights")
-    if args.db.name == "mitdb" and not args.any_weights \
-            and weights.resolve() != (ROOT / "model_weights" / "validation-ds1").resolve() \
-            and set(args.records) & set(splits.DS2):
-        print("DS2 records are reviewed with the DS1-only weights "
-              "(model_weights/validation-ds1); --any-weights to override", file=sys.stderr)
-        weights = ROOT / "model_weights" / "validation-ds1"
+    seen = set()
+    if args.db.name == "mitdb":
+        trained = trained_on(weights)
+        seen = set(args.records) if trained is None else set(args.records) & trained
+    if seen and not args.any_weights:
+        fallback = ROOT / "model_weights" / "validation-ds1"
+        if seen & (trained_on(fallback) or seen):
+            also = "" if weights.resolve() == fallback.resolve() else f", and so was {fallback}"
+            print(f"review_effort: {weights} may have been trained on "
+                  f"{' '.join(sorted(seen))}{also}: the figure would not be inter-patient; "
+                  "--any-weights to run it anyway", file=sys.stderr)
+            return 2
+        print(f"{weights} may have been trained on {' '.join(sorted(seen))}: "
+              f"reviewing them with the DS1-only weights ({fallback}); "
+              "--any-weights to override", file=sys.stderr)
+        weights = fallback
     classifier = BeatClassifier(load_weight_set(weights, device="cpu"), device="cpu",
                                 num_threads=args.threads)
     print(f"# review effort: {len(args.records)} records of {args.db}, weights {weights}",
