@@ -176,7 +176,7 @@ def test_a_new_rhythm_found_after_streaming_gives_the_whole_records_labels(monke
     result is still what the rule gives on the whole record at once."""
     found = []
     real = prematurity_module.new_rhythms
-    monkeypatch.setattr(prematurity_module, "new_rhythms",
+    monkeypatch.setattr(pipeline_module, "new_rhythms",  # where the engine calls it
                         lambda *a: found.append(real(*a)) or found[-1])
     record = joined(("mitdb_119", "mitdb_208_10min"))
     whole = analyze(record, options())

@@ -18,8 +18,9 @@ from beatscope.analysis.heart_rate import heart_rate_stats
 from beatscope.analysis.prematurity import (
     PrematurityRule,
     apply_prematurity,
+    new_rhythms,
     prematurity,
-    rule_gate,
+    restarted_gate,
 )
 from beatscope.analysis.result import AnalysisResult, BeatTable, RhythmInputs
 from beatscope.detect import DetectorConfig, detect_r_peaks, lead_weights_from_quality
@@ -207,7 +208,10 @@ class _RuleOnBlocks:
         """In place: the beats whose gate the new rhythms change, re-decided."""
         if not self.with_shape:
             return
-        fresh, fresh_applies = rule_gate(self.r_peaks, self.fs, self.rule, self.change)
+        starts = new_rhythms(self.r_peaks, self.fs, self.change, self.rule)
+        if len(starts) == 0:
+            return  # the gate the blocks had is the whole record's
+        fresh, fresh_applies = restarted_gate(self.r_peaks, self.fs, self.rule, starts)
         moved = np.flatnonzero((fresh != self.gate) | (fresh_applies != self.applies))
         if len(moved) == 0:
             return

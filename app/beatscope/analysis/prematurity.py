@@ -233,6 +233,13 @@ def rule_gate(r_peaks: np.ndarray, fs: float, rule: PrematurityRule,
     with :func:`prematurity`'s gate, then corrects the beats this one changes."""
     starts = (np.zeros(0, np.int64) if reference_change is None
               else new_rhythms(r_peaks, fs, reference_change, rule))
+    return restarted_gate(r_peaks, fs, rule, starts)
+
+
+def restarted_gate(r_peaks: np.ndarray, fs: float, rule: PrematurityRule,
+                   starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prematurity`'s ``(gate, applies)``, started afresh at each beat of
+    ``starts`` (:func:`new_rhythms`)."""
     r = np.asarray(r_peaks, dtype=np.int64)
     if len(starts) == 0:
         return prematurity(r, fs, rule)

@@ -227,7 +227,17 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _medians(windows: np.ndarray, members: np.ndarray, offset: int) -> np.ndarray:
     """Per row of ``members`` (an even count of beat indices; -1: none), the median
-    beat of those beats, (rows, leads, L); zeros for a row with no beat."""
+    beat of those beats, (rows, leads, L); zeros for a row with no beat. In chunks of
+    :data:`SEGMENT_CHUNK` rows, which bound the gathered windows' memory."""
+    out = np.empty((len(members), *windows.shape[1:]), np.float32)
+    for c in range(0, len(members), SEGMENT_CHUNK):
+        out[c:c + SEGMENT_CHUNK] = _medians_of_chunk(windows, members[c:c + SEGMENT_CHUNK],
+                                                     offset)
+    return out
+
+
+def _medians_of_chunk(windows: np.ndarray, members: np.ndarray, offset: int) -> np.ndarray:
+    """:func:`_medians` for rows gathered at once."""
     present = members[:, 0] >= 0
     idx = np.where(present[:, None], members - offset, 0)
     k = members.shape[1]
@@ -250,10 +260,7 @@ def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
     w = np.asarray(windows, dtype=np.float32)
     segments, row = np.unique(np.concatenate([plan.left[anchors], plan.right[anchors]]),
                               return_inverse=True)
-    med = np.empty((len(segments), *w.shape[1:]), np.float32)
-    for c in range(0, len(segments), SEGMENT_CHUNK):
-        med[c:c + SEGMENT_CHUNK] = _medians(
-            w, plan.segment_members[segments[c:c + SEGMENT_CHUNK]], offset)
+    med = _medians(w, plan.segment_members[segments], offset)
     n = len(anchors)
     li, ri = row[:n], row[n:]
     left, right = med[li], med[ri]
@@ -261,26 +268,25 @@ def anchor_references(windows: np.ndarray, offset: int, plan: ContextPlan,
     has_right = plan.segment_members[segments[ri], 0] >= 0
     flat_left, flat_right = left.reshape(n, -1), right.reshape(n, -1)
     agree = has_left & has_right & (_correlation(flat_left, flat_right) >= HALVES_AGREE)
-    if (has_left & has_right & ~agree).any():
+    disagree = np.flatnonzero(has_left & has_right & ~agree)
+    if len(disagree):
         # a half holding a change of its own is replaced by its part nearer the anchor
-        split = np.flatnonzero(has_left & has_right & ~agree)
-        # each segment's parts once: it is one anchor's right half and another's left
-        used = np.unique(np.concatenate([li[split], ri[split]]))
+        # (each segment's parts once: it is one anchor's right half and another's left)
+        used = np.unique(np.concatenate([li[disagree], ri[disagree]]))
         first, last, mixed = _segment_parts(w, offset, plan.segment_members[segments[used]])
-        at_left, at_right = np.searchsorted(used, li[split]), np.searchsorted(used, ri[split])
+        at_left = np.searchsorted(used, li[disagree])
+        at_right = np.searchsorted(used, ri[disagree])
         left, right = left.copy(), right.copy()
-        left[split[mixed[at_left]]] = last[at_left[mixed[at_left]]]
-        right[split[mixed[at_right]]] = first[at_right[mixed[at_right]]]
+        left[disagree[mixed[at_left]]] = last[at_left[mixed[at_left]]]
+        right[disagree[mixed[at_right]]] = first[at_right[mixed[at_right]]]
         flat_left, flat_right = left.reshape(n, -1), right.reshape(n, -1)
-        agree[split] = _correlation(flat_left[split], flat_right[split]) >= HALVES_AGREE
+        agree[disagree] = (_correlation(flat_left[disagree], flat_right[disagree])
+                           >= HALVES_AGREE)
     take_left = ~has_right
     split = has_left & has_right & ~agree  # a change inside the window: which side?
     switch = np.full(n, -1, np.int64)  # -1: one reference for all the anchor's beats
     if split.any():
-        near = np.concatenate([_medians(w, plan.near[anchors[split][c:c + SEGMENT_CHUNK]],
-                                        offset)
-                               for c in range(0, int(split.sum()), SEGMENT_CHUNK)])
-        near = near.reshape(len(near), -1)
+        near = _medians(w, plan.near[anchors[split]], offset).reshape(int(split.sum()), -1)
         take_left[split] = (_correlation(flat_left[split], near)
                             >= _correlation(flat_right[split], near))
         switch[split] = _switch_among_own(w, offset, plan, anchors[split],
@@ -301,12 +307,8 @@ def _segment_parts(windows: np.ndarray, offset: int, members: np.ndarray
     (the half holds a change of its own; the part nearer an anchor then stands for
     it)."""
     k = MEMBERS // 2
-    first = np.empty((len(members), *windows.shape[1:]), np.float32)
-    last = np.empty_like(first)
-    for c in range(0, len(members), SEGMENT_CHUNK):
-        rows = members[c:c + SEGMENT_CHUNK]
-        first[c:c + SEGMENT_CHUNK] = _medians(windows, rows[:, :k], offset)
-        last[c:c + SEGMENT_CHUNK] = _medians(windows, rows[:, k:], offset)
+    first = _medians(windows, members[:, :k], offset)
+    last = _medians(windows, members[:, k:], offset)
     n = len(members)
     mixed = _correlation(first.reshape(n, -1), last.reshape(n, -1)) < HALVES_AGREE
     return first, last, mixed
