@@ -61,6 +61,8 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--balance-alpha", type=float, default=0.85)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="as beatscope train --seed: another draw of the same recipe")
     ap.add_argument("--lead-copy", type=float, default=0.0,
                     help="as beatscope train --lead-copy")
     ap.add_argument("--polarity", type=float, default=0.0, help="as beatscope train --polarity")
@@ -77,7 +79,7 @@ def main() -> int:
             continue
         cfg = TrainConfig(protocol="ds1-cv", cv_fold=k, epochs=args.epochs,
                           balance_alpha=args.balance_alpha, threads=args.threads,
-                          augment=AugmentConfig(lead_copy=args.lead_copy,
+                          seed=args.seed, augment=AugmentConfig(lead_copy=args.lead_copy,
                                                 polarity=args.polarity),
                           cinc_normals=args.cinc_normals)
         print(f"fold {k}: training on {splits.ds1_cv_split(k)[0]}", flush=True)

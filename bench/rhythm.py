@@ -44,8 +44,8 @@ from beatscope.rhythm import DEFAULT_CONFIG, ModelWindows, derive_rhythm  # noqa
 from beatscope.rhythm.episodes import hysteresis_episodes  # noqa: E402
 from beatscope.rhythm.model.inference import mean_in_logits  # noqa: E402
 from beatscope.rhythm.scores import sigmoid  # noqa: E402
+from beatscope.training.rhythm_cv_scores import fold_test_scores  # noqa: E402
 from beatscope.training.rhythm_metrics import logit  # noqa: E402
-from beatscope.training.rhythm_trainer import fold_test_scores  # noqa: E402
 from detection import build_24h  # noqa: E402
 from rhythm_rules import Score, af_episodes, reference_af, reference_beats, score  # noqa: E402
 
@@ -53,7 +53,7 @@ SHARED = ROOT.parent / "shared" / "data"
 
 
 def cv_tables(cv_dirs: list[Path], folds: int) -> dict:
-    from beatscope.training.rhythm_trainer import pooled_cv
+    from beatscope.training.rhythm_cv_scores import pooled_cv
 
     cv = pooled_cv(cv_dirs, folds)
     if cv is None:

@@ -33,9 +33,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 
+from beatscope.training.rhythm_cv_scores import fold_test_scores  # noqa: E402
 from beatscope.training.rhythm_data import CINC_CLASSES, _cinc_reader  # noqa: E402
 from beatscope.training.rhythm_metrics import confusion, f1_per_class, logit  # noqa: E402
-from beatscope.training.rhythm_trainer import fold_test_scores  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 FEATURES = ("beats", "heart_rate", "nrmssd", "cv", "median_abs_drr", "pnn50",

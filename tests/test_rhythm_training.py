@@ -155,9 +155,9 @@ def test_parallel_folds_write_every_fold_and_the_pooled_cv(tmp_path: Path) -> No
 def test_seeds_sharing_their_folds_combine_into_one_ensemble(tmp_path: Path) -> None:
     from beatscope.errors import BeatScopeError
     from beatscope.rhythm.model import RhythmModel
+    from beatscope.training.rhythm_cv_scores import pooled_cv
     from beatscope.training.rhythm_ensemble import combine_rhythm
     from beatscope.training.rhythm_metrics import logit
-    from beatscope.training.rhythm_trainer import pooled_cv
 
     prepared = _tiny_prepared(tmp_path, seed=5)
     runs = {}

@@ -39,7 +39,7 @@ def combine_rhythm(members: Sequence[Path], out: Path, command: str,
     """
     from beatscope.models.weights_io import save_weight_set
     from beatscope.rhythm.model.inference import RhythmModel, mean_thresholds
-    from beatscope.training.rhythm_trainer import pooled_cv
+    from beatscope.training.rhythm_cv_scores import pooled_cv
 
     if len(members) < 2:
         raise BeatScopeError("an ensemble needs two or more member weight sets")
