@@ -125,7 +125,7 @@ def pooled(kept: dict, w: float, rule: PrematurityRule | None = None, first: str
         if rule is not None:
             gate = rule_gate(rec["sample"], rec["fs"], rule, rec.get("reference_change"))
             p = apply_prematurity(p, classes, *gate, rec.get("similarity"), rule,
-                                  rec.get("pre_rr_s"))
+                                  rec.get("pre_rr_s"), rec.get("qrs_similarity"))
         index = np.array([CLASS_INDEX[c] for c in classes])
         s = score_classification(rec["label"], index[p.argmax(axis=1)], rec["missed"])
         total = s if total is None else total + s
@@ -136,7 +136,7 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
     """Pooled scores for w = 0, 0.1, ..., 1 and the paper's 0.792, the rule (as
     scored) off and on."""
     rows = []
-    print(f"\nensemble weight sweep (w = {first}'s share), pooled over the folds' records")
+    print(f"\nensemble weight sweep (w = {first}'s share), pooled over the records")
     print("| w | rule | accuracy % | macro-F1 (N,S,V) | SVEB Se / +P / F1 | VEB F1 |")
     print("|---|---|---|---|---|---|")
     for w in sorted({*np.round(np.arange(0.0, 1.0001, 0.1), 3), 0.792}):
@@ -156,24 +156,29 @@ def weight_sweep(kept: dict, first: str = "resnet", second: str = "slap") -> lis
 
 def rule_comparison(kept: dict, w: float = 0.792) -> list[dict]:
     """Pooled scores at the shipped ensemble weight with the shipped prematurity rule,
-    without its V shape test, without both shape tests, without its test on how runs
-    end, without its new-rhythm test, without any of the four, and as it was before its step test
-    (``bench/prematurity_rule.py``)."""
+    without its QRS test for V, without its V shape test, without both shape tests,
+    without its test on how runs end, without its new-rhythm test, without any of
+    the four, and as it was before its step test (``bench/prematurity_rule.py``)."""
     from prematurity_rule import BEFORE_STEP
 
     rows = []
-    print(f"\nprematurity rule, ensemble weight {w}, pooled over the folds' records")
+    print(f"\nprematurity rule, ensemble weight {w}, pooled over the records")
     print("| rule | accuracy % | SVEB Se / +P / F1 | VEB F1 |")
     print("|---|---|---|---|")
     for name, rule in (("shipped", PrematurityRule()),
-                       ("without the V shape test", PrematurityRule(v_max_similarity=None)),
-                       ("without the shape tests", PrematurityRule(min_similarity=None,
-                                                                   v_max_similarity=None)),
+                       ("without the QRS test for V",
+                        PrematurityRule(v_max_qrs_similarity=None)),
+                       ("without the V shape test", PrematurityRule(
+                           v_max_similarity=None, v_max_qrs_similarity=None)),
+                       ("without the shape tests", PrematurityRule(
+                           min_similarity=None, v_max_similarity=None,
+                           v_max_qrs_similarity=None)),
                        ("without the run-end test", PrematurityRule(sustained_max_rr=None)),
                        ("without the new-rhythm test", PrematurityRule(lasting_s=None)),
                        ("without any of the four", PrematurityRule(
                            min_similarity=None, v_max_similarity=None,
-                           sustained_max_rr=None, lasting_s=None)),
+                           v_max_qrs_similarity=None, sustained_max_rr=None,
+                           lasting_s=None)),
                        ("before the step test", BEFORE_STEP)):
         d = pooled(kept, w, rule).as_dict()
         sv, v = d["per_class"]["S"], d["per_class"]["V"]

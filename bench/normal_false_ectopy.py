@@ -6,6 +6,7 @@ beats, ``beatscope train --cinc-normals``).
 
     python bench/normal_false_ectopy.py [--cinc ../shared/data/cinc2017] [--n 500]
                                         [--weights DIR ...] [--seed 0] [--fold 0]
+                                        [--without-qrs-test]
 
 Nearly every beat of a normal-rhythm recording is N, so V and S calls per 1,000 beats,
 and the share of recordings with more than 5 % of their beats called V, measure false
@@ -37,13 +38,16 @@ from beatscope.training.cinc_normals import (  # noqa: E402
 OVER_CALLED_V = 0.05
 
 
-def score(weights: Path | None, names: list[str], reader) -> dict:
+def score(weights: Path | None, names: list[str], reader, rule=None) -> dict:
+    """``rule``: the prematurity rule (None: the shipped one)."""
     from beatscope.analysis import AnalysisOptions, analyze
     from beatscope.analysis.classifier_cache import ClassifierSpec, load_classifier
+    from beatscope.analysis.prematurity import PrematurityRule
     from beatscope.io import Record
 
     classifier = load_classifier(ClassifierSpec(weights=weights, required=weights is not None))
-    options = AnalysisOptions(classifier=classifier, rhythm_model=None)
+    options = AnalysisOptions(classifier=classifier, rhythm_model=None,
+                              prematurity=rule or PrematurityRule(), templates=False)
     beats = v = s = over = 0
     per_record_v = []
     t = time.perf_counter()
@@ -69,6 +73,9 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=500, help="normal records sampled (seeded)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--weights", type=Path, nargs="*", default=[None])
+    ap.add_argument("--without-qrs-test", action="store_true",
+                    help="also score each weight set with the prematurity rule's QRS test "
+                         "for V off (the rule before session 15), in the same run")
     ap.add_argument("--fold", type=int, default=HELD_OUT_FOLD,
                     help=f"the fold sampled (default {HELD_OUT_FOLD}: never trained on); "
                          "-1: every normal record")
@@ -81,9 +88,14 @@ def main() -> int:
     print("| weights | beats | V per 1,000 | S per 1,000 | records > 5 % V | worst record's V "
           "share | seconds |")
     print("|---|---|---|---|---|---|---|")
-    for weights in args.weights:
-        r = score(weights, names, reader)
-        print(f"| {r['weights']} | {r['beats']:,} | {r['v_per_1000']:.1f} | "
+    from beatscope.analysis.prematurity import PrematurityRule
+
+    rules = [("", None)]
+    if args.without_qrs_test:
+        rules.append((", no QRS test", PrematurityRule(v_max_qrs_similarity=None)))
+    for weights, (suffix, rule) in ((w, r) for w in args.weights for r in rules):
+        r = score(weights, names, reader, rule)
+        print(f"| {r['weights']}{suffix} | {r['beats']:,} | {r['v_per_1000']:.1f} | "
               f"{r['s_per_1000']:.1f} | {r['over_called_pct']:.1f} % | "
               f"{100 * r['worst_v_share']:.0f} % | {r['seconds']:.0f} |")
     return 0

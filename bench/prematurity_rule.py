@@ -78,7 +78,8 @@ def sveb_f1_of(beats: dict, gates) -> tuple[float, float, float]:
 #: The rule as shipped before the step test: the ceiling on S calls in normal people.
 BEFORE_STEP = PrematurityRule(local_beats=120, max_ratio=0.825, max_irregularity=0.125,
                               max_step=None, min_similarity=None,
-                              v_max_similarity=None, lasting_s=None)
+                              v_max_similarity=None, v_max_qrs_similarity=None,
+                              lasting_s=None)
 
 
 def cinc_normals(cinc: Path, count: int) -> list[tuple]:

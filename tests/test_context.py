@@ -10,6 +10,7 @@ import pytest
 from beatscope.segment import (
     context_plan,
     iter_with_local_template,
+    qrs_similarity,
     reference_change,
     reference_similarity,
     with_local_template,
@@ -128,6 +129,38 @@ def test_reference_similarity_tells_the_dominant_shape_from_another():
     assert similarity.shape == (300,)
     assert similarity[~premature].min() > 0.95
     assert similarity[premature].max() < 0.75  # below the S call's minimum
+
+
+def test_qrs_similarity_sees_the_dominant_beat_through_a_jumping_mark():
+    # one beat in four of a biphasic QRS marked on its S wave, 30 ms late (11 samples):
+    # whole windows at the marks disagree, the QRS at its best shift does not; a wide
+    # ventricular beat stays unlike the reference at any shift
+    rng = np.random.default_rng(3)
+    x = np.arange(L) - 160.0
+
+    def biphasic(shift: float, width: float = 5.0) -> np.ndarray:
+        t = x + shift
+        lead = np.exp(-0.5 * (t / width) ** 2) - np.exp(-0.5 * ((t - 11) / width) ** 2)
+        lead = lead + 0.3 * np.exp(-0.5 * ((t - 120) / 25) ** 2)
+        return np.stack([lead, lead]).astype(np.float32)
+
+    kinds = np.array([0, 0, 0, 1] * 75)
+    kinds[102::24] = 2
+    beats = np.stack([biphasic(11.0 * k) if k < 2 else shape("v") for k in kinds])
+    beats += 0.02 * rng.standard_normal(beats.shape).astype(np.float32)
+    peaks = np.round(np.arange(1, 301) * 0.8 * FS).astype(np.int64)
+    inputs = with_local_template(beats, context_plan(peaks, FS))
+    whole, qrs = reference_similarity(inputs), qrs_similarity(inputs)
+    assert qrs.shape == (300,) and qrs.dtype == np.float32
+    assert whole[kinds < 2].min() < 0.5  # one of the two marks reads as another beat
+    assert qrs[kinds < 2].min() > 0.95
+    assert qrs[kinds == 2].max() < 0.8
+    # the best shift's Pearson correlation, as a plain loop over shifts computes it
+    ref = (inputs[:, :2] - inputs[:, 2:])[:, :, 124:196].reshape(300, -1)
+    loop = np.max([[corr(inputs[i, :2, 124 + s:196 + s], ref[i]) for s in range(-14, 15)]
+                   for i in range(0, 300, 37)], axis=1)
+    np.testing.assert_allclose(qrs[::37], loop, atol=1e-5)
+    assert qrs_similarity(inputs[:0]).shape == (0,)
 
 
 @pytest.mark.parametrize("stretch", [60, 75, 90])

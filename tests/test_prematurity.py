@@ -224,6 +224,38 @@ def test_a_v_call_on_the_dominant_beats_shape_and_time_is_not_v() -> None:
     assert (off.argmax(axis=1) == 2).all()
 
 
+def test_a_v_call_whose_qrs_matches_the_dominant_beat_is_not_v() -> None:
+    """The V test also reads the QRS at its best shift: a beat whose whole window is
+    unlike its reference (a mark on the S wave) but whose QRS matches it (0.95) is the
+    patient's own; the same timing and sureness bounds hold, and a QRS unlike the
+    reference (0.7) keeps V."""
+    probs = np.tile(np.array([[0.3, 0.05, 0.6, 0.05, 0.0]], np.float32), (4, 1))
+    probs[3] = [0.02, 0.0, 0.97, 0.01, 0.0]
+    gate = np.array([0.0, 1.0, 0.0, 0.0])       # the second is premature
+    similarity = np.full(4, 0.1)
+    qrs = np.array([0.95, 0.95, 0.7, 0.99])
+    pre = np.full(4, 0.8)
+    out = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity,
+                            PrematurityRule(), pre, qrs)
+    assert list(np.array(CLASSES)[out.argmax(axis=1)]) == ["N", "V", "V", "V"]
+    off = apply_prematurity(probs, CLASSES, gate, np.ones(4, bool), similarity,
+                            PrematurityRule(v_max_qrs_similarity=None), pre, qrs)
+    assert (off.argmax(axis=1) == 2).all()
+
+
+def test_a_beat_taken_off_v_is_split_into_n_and_s_by_its_timing() -> None:
+    """On time and the patient's own shape, a beat the networks called V with S as
+    their next choice is N (the rule's gate decides N from S for it, as for any beat),
+    unless the rule stands aside (an irregular rhythm): then the networks' split."""
+    probs = np.tile(np.array([[0.1, 0.3, 0.6, 0.0, 0.0]], np.float32), (2, 1))
+    gate, similarity, pre = np.zeros(2), np.full(2, 0.9), np.full(2, 0.8)
+    applies = np.array([True, False])
+    out = apply_prematurity(probs, CLASSES, gate, applies, similarity, PrematurityRule(), pre)
+    assert list(np.array(CLASSES)[out.argmax(axis=1)]) == ["N", "S"]
+    np.testing.assert_allclose(out[0, :2], [1.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-6)
+
+
 def test_short_and_degenerate_inputs() -> None:
     for n in (0, 1, 2):
         gate, applies = prematurity(np.arange(n) * 300, FS)

@@ -43,6 +43,7 @@ from beatscope.segment import (
     context_plan,
     iter_segment_beats,
     iter_with_local_template,
+    qrs_similarity,
     reference_change,
     reference_similarity,
     rr_features,
@@ -187,6 +188,7 @@ class _RuleOnBlocks:
         self.gate, self.applies = prematurity(r_peaks, fs, rule)
         self.raw = np.zeros((n, len(self.classes)), np.float32)  # the networks' outputs
         self.similarity = np.ones(n, np.float32)
+        self.qrs_similarity = np.ones(n, np.float32)
         self.change = np.ones(n, np.float32)
         self._last_reference = None
 
@@ -195,14 +197,15 @@ class _RuleOnBlocks:
         with the rule applied."""
         end = first + len(probs)
         self.raw[first:end] = probs
-        similarity = None
+        similarity = qrs = None
         if self.with_shape:
             similarity = self.similarity[first:end] = reference_similarity(inputs)
+            qrs = self.qrs_similarity[first:end] = qrs_similarity(inputs)
             self.change[first:end], self._last_reference = reference_change(
                 inputs, self._last_reference)
         return apply_prematurity(probs, self.classes, self.gate[first:end],
                                  self.applies[first:end], similarity, self.rule,
-                                 self.pre_rr_s[first:end])
+                                 self.pre_rr_s[first:end], qrs)
 
     def finish(self, probs: np.ndarray, labels: np.ndarray) -> None:
         """In place: the beats whose gate the new rhythms change, re-decided."""
@@ -217,7 +220,7 @@ class _RuleOnBlocks:
             return
         p = apply_prematurity(self.raw[moved], self.classes, fresh[moved],
                               fresh_applies[moved], self.similarity[moved], self.rule,
-                              self.pre_rr_s[moved])
+                              self.pre_rr_s[moved], self.qrs_similarity[moved])
         probs[moved] = p
         labels[moved] = np.asarray(self.classes)[p.argmax(axis=1)]
 

@@ -69,6 +69,7 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
     from beatscope.evaluate.labelled import CLASS_INDEX, load_beats
     from beatscope.segment import (
         context_plan,
+        qrs_similarity,
         reference_change,
         reference_similarity,
         with_local_template,
@@ -80,10 +81,11 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
         (beats,) = load_beats(db, [name], cache)
         windows = beats.windows.astype(np.float32)
         # as `analyze`: the shape tests and new rhythms where the networks read context
-        similarity = change = None
+        similarity = change = qrs = None
         if classifier.in_leads == 4:
             windows = with_local_template(windows, context_plan(beats.sample, beats.fs))
             similarity = reference_similarity(windows)
+            qrs = qrs_similarity(windows)
             change, _ = reference_change(windows)
         out = classifier.classify_detailed(windows, beats.rr, members=True)
         preds = {"ensemble": out.probs, **(out.member_probs or {})}
@@ -96,9 +98,10 @@ def score_records(classifier, db: Path, names: list[str], cache: Path | None,
                           "label": beats.label, "missed": beats.missed_label,
                           "classes": classes, "sample": beats.sample, "fs": beats.fs,
                           "similarity": similarity, "pre_rr_s": beats.rr[:, PRE_RR],
+                          "qrs_similarity": qrs,
                           "reference_change": change}
         preds.update({f"{key} + prematurity rule": apply_prematurity(
-            p, classes, gate, applies, similarity, rule, beats.rr[:, PRE_RR])
+            p, classes, gate, applies, similarity, rule, beats.rr[:, PRE_RR], qrs)
             for key, p in list(preds.items())})
         for key, p in preds.items():
             pred = class_index[p.argmax(axis=1)]

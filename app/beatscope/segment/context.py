@@ -369,6 +369,54 @@ def reference_similarity(inputs: np.ndarray) -> np.ndarray:
     return _correlation(own, own - x[:, leads:].reshape(len(x), -1)).astype(np.float32)
 
 
+#: The QRS span that :func:`qrs_similarity` compares: this many ms each side of the R
+#: mark (a QRS lasts 80-120 ms; a wide one up to 200).
+QRS_HALF_MS = 100.0
+#: ... at the best of the shifts up to this many ms either way: where a QRS's R and S
+#: waves are about as large, the detector's mark jumps between them from beat to beat.
+QRS_MAX_SHIFT_MS = 40.0
+
+
+def qrs_similarity(inputs: np.ndarray) -> np.ndarray:
+    """Per beat of :func:`with_local_template`'s output (m, 2 * leads, L): the
+    correlation of the beat's QRS with its reference's, over all leads, at the shift
+    of the beat (up to :data:`QRS_MAX_SHIFT_MS`) where they match best.
+
+    :func:`reference_similarity` compares whole windows at the R marks: the P and T
+    waves and the neighbouring beats count, and a mark that sits on the S wave in
+    this beat and on the R wave in the reference makes one beat read as another (a
+    normal beat of a CinC 2017 recording whose marks jump correlated -0.4 with its
+    reference, and was called V). The QRS, best aligned, is what tells a ventricular
+    beat from the patient's own: none of DS1's PVCs that the networks call V reach
+    0.9, and many of the normal beats they call V do (docs/VALIDATION.md 9e)."""
+    from beatscope.segment.beats import FS, R_INDEX
+
+    x = np.asarray(inputs, dtype=np.float32)
+    n, leads = len(x), x.shape[1] // 2
+    half = int(round(QRS_HALF_MS * FS / 1000))
+    shift = int(round(QRS_MAX_SHIFT_MS * FS / 1000))
+    if n == 0:
+        return np.zeros(0, np.float32)
+    ref = (x[:, :leads] - x[:, leads:])[:, :, R_INDEX - half:R_INDEX + half].reshape(n, -1)
+    ref = ref - ref.mean(axis=1, keepdims=True)
+    ref_norm = np.sqrt((ref * ref).sum(axis=1))
+    # the beat's QRS span at every shift (a view): (n, leads, shifts, 2 * half)
+    span = x[:, :leads, R_INDEX - half - shift:R_INDEX + half + shift]
+    shifted = np.lib.stride_tricks.sliding_window_view(span, 2 * half, axis=2)
+    # Pearson per shift: the reference is centred, so the dot product needs no centring
+    dot = np.einsum("nlsk,nlk->ns", shifted, ref.reshape(n, leads, 2 * half))
+    # each shifted span's sum and sum of squares from running sums, without copies
+    edge = np.zeros((n, leads, 1), np.float64)
+    run = np.concatenate([edge, np.cumsum(span, axis=2, dtype=np.float64)], axis=2)
+    run2 = np.concatenate([edge, np.cumsum(np.square(span, dtype=np.float64), axis=2)], axis=2)
+    total = (run[:, :, 2 * half:] - run[:, :, :-2 * half]).sum(axis=1)
+    square = (run2[:, :, 2 * half:] - run2[:, :, :-2 * half]).sum(axis=1)
+    own_norm = np.sqrt(np.maximum(square - total * total / (leads * 2 * half), 0.0))
+    den = own_norm * ref_norm[:, None]
+    corr = np.where(den > 0, dot / np.maximum(den, 1e-12), 0.0)
+    return corr.max(axis=1).astype(np.float32)
+
+
 def reference_change(inputs: np.ndarray, previous: np.ndarray | None = None
                      ) -> tuple[np.ndarray, np.ndarray | None]:
     """Per beat of :func:`with_local_template`'s output (m, 2 * leads, L): the
